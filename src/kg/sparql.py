@@ -1,0 +1,105 @@
+"""SPARQL text helpers: binding parameters as RDF terms, and reading a query's shape.
+
+Parameters reach a query as a ``VALUES`` block placed first in its outermost ``WHERE`` group,
+written from RDF terms (never from raw user text). The same mechanism serves the embedded
+store and any SPARQL 1.1 server, so a named query means the same thing on both. (Oxigraph's
+own ``substitutions`` would also work embedded, but it requires every bound variable to be
+projected — SEP-0007 — and a remote server has no equivalent.)
+
+The one difference from substitution: SPARQL evaluates groups bottom-up, so a parameter is
+joined at the top of the WHERE group and is not yet bound inside a nested group's FILTER or
+BIND. Named queries use parameters in triple patterns (or in FILTERs of the top group).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from rdflib import BNode, Literal, URIRef
+
+from .errors import KGError
+
+# Characters an IRI may not hold (RFC 3987 / SPARQL IRIREF); refusing them keeps a bound IRI
+# from closing the <…> it is written in.
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_-]*)
+  | (?P<open>\{)
+  | (?P<close>\})
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_FORM = re.compile(r"\b(SELECT|CONSTRUCT|ASK|DESCRIBE|INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b", re.I)
+
+
+class QueryTextError(KGError):
+    """A query or parameter that cannot be used as given."""
+
+
+def term_to_sparql(term) -> str:
+    """An rdflib term written as SPARQL, refusing IRIs that could break out of their brackets."""
+    if isinstance(term, URIRef):
+        if _BAD_IRI.search(str(term)):
+            raise QueryTextError(
+                f"{str(term)!r} is not a valid IRI", "IRIs may not contain spaces, quotes, <, >, {, }, |, ^, ` or \\"
+            )
+        return f"<{term}>"
+    if isinstance(term, Literal):
+        if term.datatype is not None:
+            term_to_sparql(URIRef(term.datatype))
+        return term.n3()
+    if isinstance(term, BNode):
+        raise QueryTextError("a blank node cannot be a query parameter", "pass an IRI or a literal")
+    raise QueryTextError(f"cannot use {term!r} as a query parameter", "pass an rdflib URIRef or Literal")
+
+
+def _tokens(query: str):
+    for match in _TOKEN.finditer(query):
+        yield match.lastgroup, match.group(), match.start()
+
+
+def where_group_start(query: str) -> int:
+    """Index just after the '{' that opens the query's outermost WHERE group."""
+    depth, saw_where, first_open = 0, False, None
+    for kind, text, start in _tokens(query):
+        if kind == "word" and depth == 0 and text.upper() == "WHERE":
+            saw_where = True
+        elif kind == "open":
+            if depth == 0 and (saw_where or first_open is None):
+                if saw_where:
+                    return start + 1
+                first_open = start + 1
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+    if first_open is None:
+        raise QueryTextError("the query has no WHERE group { … }", "write the pattern inside WHERE { … }")
+    return first_open
+
+
+def bind(query: str, bindings: Mapping[str, object] | None) -> str:
+    """QUERY with BINDINGS (variable name -> rdflib term) as a VALUES block in its WHERE group."""
+    if not bindings:
+        return query
+    names = list(bindings)
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise QueryTextError(f"{name!r} is not a SPARQL variable name", "use letters, digits and _")
+    row = " ".join(term_to_sparql(bindings[n]) for n in names)
+    values = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({row}) }} "
+    at = where_group_start(query)
+    return query[:at] + values + query[at:]
+
+
+def query_form(query: str) -> str:
+    """The first keyword that decides what the request is: SELECT, ASK, INSERT, LOAD…"""
+    for kind, text, _ in _tokens(query):
+        if kind == "word" and _FORM.fullmatch(text):
+            return text.upper()
+    return ""

@@ -1,0 +1,89 @@
+"""Shared fixtures: project paths, a validator, and the curated data in a real embedded store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+
+from kg.namespaces import sparql_prologue
+from kg.validate import Validator
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def validator() -> Validator:
+    """A validator over the project's ontology, shapes and reference data (built once)."""
+    return Validator()
+
+
+@pytest.fixture(scope="session")
+def curated_store() -> pyoxigraph.Store:
+    """An in-memory Oxigraph store holding the ontology, the schemes and everything in data/."""
+    store = pyoxigraph.Store()
+    for path in sorted([*ROOT.glob("ontology/*.ttl"), *DATA.rglob("*.ttl")]):
+        graph = pyoxigraph.NamedNode(path.resolve().as_uri())
+        store.load(path=str(path), format=pyoxigraph.RdfFormat.TURTLE, to_graph=graph)
+    return store
+
+
+@pytest.fixture(scope="session")
+def select(curated_store):
+    """Run a SELECT over the union of all graphs; rows as dicts of plain Python values.
+
+    Keyword arguments are bound as RDF terms (Oxigraph substitutions, SEP-0007: a bound
+    variable must be projected); bound variables are left out of the returned rows.
+    """
+
+    def run(query: str, **bindings) -> list[dict]:
+        substitutions = {pyoxigraph.Variable(k): v for k, v in bindings.items()}
+        results = curated_store.query(
+            sparql_prologue() + query, use_default_graph_as_union=True, substitutions=substitutions
+        )
+        names = [v.value for v in results.variables if v.value not in bindings]
+        return [{n: _plain(row[n]) for n in names} for row in results]
+
+    return run
+
+
+def _plain(term):
+    if term is None:
+        return None
+    if isinstance(term, pyoxigraph.Literal):
+        datatype = term.datatype.value.rsplit("#", 1)[-1]
+        if datatype in ("integer", "int", "long"):
+            return int(term.value)
+        if datatype in ("decimal", "double", "float"):
+            return float(term.value)
+        if datatype == "boolean":
+            return term.value == "true"
+        return term.value
+    return term.value
+
+
+@pytest.fixture(scope="session")
+def oxigraph_url():
+    """A real `oxigraph serve` process on loopback for the whole session (its base URL)."""
+    from servers import oxigraph_serve
+
+    with oxigraph_serve() as base:
+        yield base
+
+
+@pytest.fixture(params=["embedded", "remote"])
+def store(request, tmp_path):
+    """An empty store of each implementation: embedded on disk, and `oxigraph serve` over HTTP."""
+    from kg.store import EmbeddedStore, RemoteStore
+
+    if request.param == "embedded":
+        store = EmbeddedStore(tmp_path / "store")
+    else:
+        base = request.getfixturevalue("oxigraph_url")
+        store = RemoteStore(f"{base}/query", f"{base}/update")
+        store._update("DROP ALL")
+    yield store
+    store.close()
