@@ -260,16 +260,24 @@ def serve(host, port, store):
     ($KG_ONTOLOGY, $KG_DATA), all-or-nothing; later starts reuse it.
     """
     from .load import build_if_empty
+    from .store import EmbeddedStore
     from .web import create_app
 
     built = build_if_empty(store, [settings.get("ONTOLOGY"), settings.get("DATA")])
     if built is not None:
         click.echo(f"built the store: {built.totals()}")
-    app = create_app()
-    app.extensions["kg_store"] = store
+    description = store.description
+    config = {}
+    if isinstance(store, EmbeddedStore):
+        # The query workers read through read-only handles; this process keeps no write handle.
+        config["KG_STORE"] = str(store.path)
+        store.close()
+    else:
+        config.update(KG_SPARQL_QUERY=store.query_url, KG_SPARQL_UPDATE=store.update_url)
+    app = create_app(config)
     host = host or settings.get("HOST")
     port = port or int(settings.get("PORT"))
-    click.echo(f"serving {store.description} on http://{host}:{port}/")
+    click.echo(f"serving {description} on http://{host}:{port}/", err=False)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 

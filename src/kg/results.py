@@ -57,6 +57,49 @@ def to_csv(result: QueryResult, delimiter: str = ",") -> str:
     return buffer.getvalue()
 
 
+def to_xml(result: QueryResult) -> str:
+    """SPARQL 1.1 Query Results XML Format."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">', "<head>"]
+    out += [f"<variable name={quoteattr(v)}/>" for v in result.variables]
+    out.append("</head>")
+    if result.kind == "ask":
+        out.append(f"<boolean>{'true' if result.boolean else 'false'}</boolean>")
+    else:
+        out.append("<results>")
+        for row in result.rows:
+            out.append("<result>")
+            for name, term in row.items():
+                if isinstance(term, URIRef):
+                    value = f"<uri>{escape(str(term))}</uri>"
+                elif isinstance(term, BNode):
+                    value = f"<bnode>{escape(str(term))}</bnode>"
+                elif term.language:
+                    value = f"<literal xml:lang={quoteattr(term.language)}>{escape(str(term))}</literal>"
+                elif term.datatype is not None:
+                    value = f"<literal datatype={quoteattr(str(term.datatype))}>{escape(str(term))}</literal>"
+                else:
+                    value = f"<literal>{escape(str(term))}</literal>"
+                out.append(f"<binding name={quoteattr(name)}>{value}</binding>")
+            out.append("</result>")
+        out.append("</results>")
+    out.append("</sparql>")
+    return "\n".join(out)
+
+
+def to_rdf(result: QueryResult, rdflib_format: str) -> bytes:
+    """A CONSTRUCT/DESCRIBE result as Turtle, N-Triples, JSON-LD or RDF/XML."""
+    from rdflib import Graph
+
+    from .namespaces import bind_prefixes
+
+    graph = bind_prefixes(Graph())
+    for triple in result.triples:
+        graph.add(triple)
+    return graph.serialize(format=rdflib_format, encoding="utf-8")
+
+
 def compact(term) -> str:
     """A term for people: prefixed names for IRIs, the plain value for literals."""
     if isinstance(term, URIRef):

@@ -28,7 +28,9 @@ _TOKEN = re.compile(
     (?P<comment>\#[^\n]*)
   | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_-]*)
+  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+  | (?P<pname>(?:[A-Za-z][\w.-]*)?:(?:[\w\u00C0-\uFFFF%:]|\\.)(?:(?:[\w\u00B7\u00C0-\uFFFF.:%-]|\\.)*(?:[\w\u00B7\u00C0-\uFFFF:%-]|\\.))?|(?:[A-Za-z][\w.-]*)?:)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<open>\{)
   | (?P<close>\})
   | (?P<other>.)
@@ -40,6 +42,11 @@ _FORM = re.compile(r"\b(SELECT|CONSTRUCT|ASK|DESCRIBE|INSERT|DELETE|LOAD|CLEAR|C
 
 class QueryTextError(KGError):
     """A query or parameter that cannot be used as given."""
+
+
+def is_safe_iri(text: str) -> bool:
+    """Whether TEXT can be written between < > as it is."""
+    return not _BAD_IRI.search(text)
 
 
 def term_to_sparql(term) -> str:
@@ -87,14 +94,63 @@ def bind(query: str, bindings: Mapping[str, object] | None) -> str:
     """QUERY with BINDINGS (variable name -> rdflib term) as a VALUES block in its WHERE group."""
     if not bindings:
         return query
-    names = list(bindings)
+    return bind_rows(query, list(bindings), [list(bindings.values())])
+
+
+def bind_rows(query: str, names: list[str], rows: list[list]) -> str:
+    """QUERY with a VALUES block of several ROWS of terms for NAMES, first in its WHERE group."""
     for name in names:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise QueryTextError(f"{name!r} is not a SPARQL variable name", "use letters, digits and _")
-    row = " ".join(term_to_sparql(bindings[n]) for n in names)
-    values = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({row}) }} "
+    body = " ".join("(" + " ".join(term_to_sparql(term) for term in row) + ")" for row in rows)
+    values = f" VALUES ({' '.join('?' + n for n in names)}) {{ {body} }} "
     at = where_group_start(query)
     return query[:at] + values + query[at:]
+
+
+def where_keyword_start(query: str) -> int:
+    """Index of the top-level WHERE keyword (or of the first top-level '{' when WHERE is left out)."""
+    depth = 0
+    for kind, text, start in _tokens(query):
+        if kind == "word" and depth == 0 and text.upper() == "WHERE":
+            return start
+        if kind == "open":
+            if depth == 0:
+                return start
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+    raise QueryTextError("the query has no WHERE group { … }", "write the pattern inside WHERE { … }")
+
+
+def uses_service(query: str) -> bool:
+    """Whether the query holds a SERVICE clause (outside strings, IRIs and comments)."""
+    return any(kind == "word" and text.upper() == "SERVICE" for kind, text, _ in _tokens(query))
+
+
+def referenced_graphs(query: str) -> list[str]:
+    """IRIs named by FROM and FROM NAMED clauses (prefixed names expanded with the query's PREFIXes)."""
+    prefixes: dict[str, str] = {}
+    tokens = [(k, t) for k, t, _ in _tokens(query) if k not in ("comment",) and t.strip()]
+    graphs = []
+    for i, (kind, text) in enumerate(tokens):
+        upper = text.upper() if kind == "word" else ""
+        if upper == "PREFIX" and i + 2 < len(tokens):
+            prefixes[tokens[i + 1][1].rstrip(":")] = tokens[i + 2][1][1:-1]
+        elif upper == "FROM":
+            j = i + 1
+            if j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "NAMED":
+                j += 1
+            if j < len(tokens):
+                target_kind, target = tokens[j]
+                if target_kind == "iri":
+                    graphs.append(target[1:-1])
+                elif target_kind == "pname":
+                    prefix, _, local = target.partition(":")
+                    graphs.append(prefixes.get(prefix, prefix + ":") + local)
+                else:
+                    graphs.append(target)  # not a graph name: refused as unknown
+    return graphs
 
 
 def query_form(query: str) -> str:

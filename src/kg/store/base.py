@@ -41,6 +41,7 @@ class QueryResult:
     boolean: bool | None = None
     triples: list[Triple] = field(default_factory=list)
     truncated: bool = False  # the row cap was hit: there may be more
+    elapsed: float = 0.0  # seconds the store took
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pyoxigraph
 from rdflib import BNode, Literal, URIRef
 from rdflib import Dataset
 
+from ..query_worker import MARKER
 from ..sparql import bind
 from .base import QueryResult, Store, StoreError, Triple
 
@@ -81,20 +84,31 @@ class EmbeddedStore(Store):
     def _update(self, sparql: str) -> None:
         try:
             self._store.update(sparql)
+            if self.path is not None:
+                self._store.flush()
+                self._touch_marker()
         except OSError as error:
             raise StoreError(
                 f"the {self.description} could not be written: {error}",
                 "check free disk space and the folder's permissions; nothing was changed",
             ) from error
 
+    def _touch_marker(self) -> None:
+        """Tell read-only handles in other processes (the query workers) to reopen."""
+        marker = self.path / MARKER
+        scratch = marker.with_name(MARKER + ".tmp")
+        scratch.write_text(str(time.time_ns()))
+        os.replace(scratch, marker)  # a new inode every time: a cheap, certain change to detect
+
     def optimize(self) -> None:
         """Compact the store after a bulk load (queries get faster)."""
         self._store.optimize()
 
     def close(self) -> None:
-        if self.path is not None:
-            self._store.flush()
-        del self._store
+        """Flush and release the store (the RocksDB lock goes with it); closing twice is harmless."""
+        store = self.__dict__.pop("_store", None)
+        if store is not None and self.path is not None:
+            store.flush()
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
+import atexit
+
+from flask import Flask, current_app, render_template, request
 
 from .. import settings
 from ..errors import KGError
-from ..store import Store, StoreError, open_store
+from ..runner import Limits, QueryRunner
+from ..store import RemoteStore, StoreError, open_store
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -15,11 +18,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update({f"KG_{k}": v for k, v in settings.as_dict().items()})
     if config:
         app.config.update(config)
-    app.extensions["kg_store"] = None
+    app.extensions["kg_runner"] = None
 
     from .browse import bp as browse_bp
+    from .sparql import bp as sparql_bp
 
     app.register_blueprint(browse_bp)
+    app.register_blueprint(sparql_bp)
 
     @app.after_request
     def security_headers(response):
@@ -34,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.errorhandler(KGError)
     def kg_error(error: KGError):
-        status = 503 if isinstance(error, StoreError) else 400
+        status = getattr(error, "status", 503 if isinstance(error, StoreError) else 400)
         return render_template("error.html", title="Something went wrong", error=error), status
 
     @app.errorhandler(404)
@@ -46,16 +51,25 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def get_store() -> Store:
-    """The app's store, opened on first use in this process."""
-    from flask import current_app
-
-    store = current_app.extensions.get("kg_store")
-    if store is None:
+def get_runner() -> QueryRunner:
+    """The app's query runner (worker processes on the embedded store), started on first use."""
+    runner = current_app.extensions.get("kg_runner")
+    if runner is None:
         config = {k[3:]: v for k, v in current_app.config.items() if k.startswith("KG_")}
-        store = open_store(config)
-        current_app.extensions["kg_store"] = store
-    return store
+        limits = Limits(
+            timeout=float(config["QUERY_TIMEOUT"]),
+            max_rows=int(config["MAX_ROWS"]),
+            workers=int(config["QUERY_WORKERS"]),
+        )
+        if config.get("SPARQL_QUERY"):
+            store = open_store(config)
+            assert isinstance(store, RemoteStore)
+            runner = QueryRunner(store, limits)
+        else:
+            runner = QueryRunner(None, limits, store_path=config["STORE"])
+        current_app.extensions["kg_runner"] = runner
+        atexit.register(runner.close)
+    return runner
 
 
-__all__ = ["create_app", "get_store", "g"]
+__all__ = ["create_app", "get_runner"]

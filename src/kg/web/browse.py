@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from .. import named_queries
-from . import get_store
+from . import get_runner
 
 bp = Blueprint("browse", __name__)
 
@@ -13,7 +13,7 @@ bp = Blueprint("browse", __name__)
 @bp.get("/")
 def home():
     """What this is, what the store holds, and the latest updates."""
-    store = get_store()
-    counts = store.query(named_queries.load("counts").sparql).rows[0]
-    latest = store.query(named_queries.load("updates").sparql).rows[:10]
-    return render_template("home.html", counts=counts, latest=latest, version=store.version())
+    runner = get_runner()
+    counts = runner.run(named_queries.load("counts").sparql).rows[0]
+    latest = runner.run(named_queries.load("updates").sparql + "\nLIMIT 10").rows
+    return render_template("home.html", counts=counts, latest=latest)

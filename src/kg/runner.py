@@ -1,0 +1,307 @@
+"""The one query runner behind the SPARQL endpoint and every page.
+
+It refuses what a public, read-only service must not do — updates, SERVICE, and FROM /
+FROM NAMED (or default-graph-uri / named-graph-uri) naming anything but the store's own graphs,
+so no query makes the server fetch a URL — binds parameters as RDF terms, caps the rows, and
+enforces a wall-clock limit. Oxigraph has no timeout of its own, so on the embedded store each
+query runs in a worker process (kg.query_worker) that is killed and replaced when it overruns;
+the other workers keep answering meanwhile. On a remote store the HTTP request times out.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import BNode, Literal, URIRef
+
+from .errors import KGError
+from .query_worker import marker_state
+from .sparql import QueryTextError, bind, query_form, referenced_graphs, uses_service
+from .store.base import META_GRAPH, QueryResult, Store, StoreError
+from .store.remote import RemoteStore
+
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[1])  # so workers import this same kg package
+_UPDATE_FORMS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
+
+
+class QueryRefused(KGError):
+    """The query is not allowed or not valid here (HTTP 400)."""
+
+    status = 400
+
+
+class QueryTimeout(KGError):
+    """The query ran past the time limit and was stopped (HTTP 503)."""
+
+    status = 503
+
+
+class RunnerBusy(KGError):
+    """Every worker is busy (HTTP 503); try again shortly."""
+
+    status = 503
+
+
+@dataclass
+class Limits:
+    timeout: float = 10.0  # seconds of wall-clock time per query
+    max_rows: int = 10_000  # rows (or triples) returned at most
+    workers: int = 2  # query worker processes for the embedded store
+
+
+class _Worker:
+    """One worker process (python -m kg.query_worker) and the two pipes to it.
+
+    A plain subprocess rather than multiprocessing: it never re-imports the parent's
+    __main__ (a WSGI server, a test runner), and it can be killed without side effects.
+    """
+
+    def __init__(self, store_path: str):
+        to_child_read, to_child_write = os.pipe()
+        from_child_read, from_child_write = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kg.query_worker", store_path, str(to_child_read), str(from_child_write)],
+            pass_fds=(to_child_read, from_child_write),
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_SOURCE_ROOT, os.environ.get("PYTHONPATH")]))},
+        )
+        os.close(to_child_read)
+        os.close(from_child_write)
+        self.requests = Connection(to_child_write, readable=False)
+        self.replies = Connection(from_child_read, writable=False)
+
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
+            try:
+                self.requests.send(None)
+            except OSError:
+                kill = True
+        if kill:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.requests.close()
+        self.replies.close()
+
+
+class WorkerPool:
+    """Worker processes over one embedded store folder, replaced when killed."""
+
+    def __init__(self, store_path: str | Path, size: int):
+        self.store_path = str(store_path)
+        self.size = size
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._started = False
+
+    def _ensure_started(self) -> None:
+        with self._lock:
+            if not self._started:
+                for _ in range(self.size):
+                    self._idle.put(_Worker(self.store_path))
+                self._started = True
+
+    def run(self, request: dict, timeout: float) -> tuple[str, object]:
+        self._ensure_started()
+        try:
+            worker = self._idle.get(timeout=timeout)
+        except queue.Empty:
+            raise RunnerBusy(
+                "every query worker is busy", "try again in a few seconds; long queries are stopped at the time limit"
+            ) from None
+        try:
+            worker.requests.send(request)
+            if not worker.replies.poll(timeout):
+                worker.stop(kill=True)
+                worker = _Worker(self.store_path)
+                raise QueryTimeout(
+                    f"the query was stopped after {timeout:g} s, the time limit",
+                    "narrow it (a LIMIT, more specific patterns) or use the dumps for bulk work",
+                )
+            return worker.replies.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            worker.stop(kill=True)
+            worker = _Worker(self.store_path)
+            raise StoreError("the query worker stopped unexpectedly", "try again; it has been replaced") from None
+        finally:
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                return
+
+
+class QueryRunner:
+    """Checks, binds and runs queries with limits, on a worker pool or a remote store."""
+
+    def __init__(self, store: Store | None, limits: Limits, *, store_path: str | Path | None = None):
+        if store is None and store_path is None:
+            raise ValueError("a runner needs a remote store or an embedded store's folder")
+        self.store = store
+        self.store_path = Path(store_path) if store_path is not None else None
+        self.limits = limits
+        self.pool = WorkerPool(store_path, limits.workers) if store is None else None
+        self._graphs: tuple[tuple, set[str]] | None = None
+
+    # -- what the store holds ----------------------------------------------------------------
+
+    def version_key(self) -> tuple:
+        """Changes whenever the store is written (cache key for pages)."""
+        if self.store_path is not None:
+            return marker_state(str(self.store_path))
+        return (self.store.version(),)
+
+    def store_graphs(self) -> set[str]:
+        """The named graphs of the store (cached until the store changes)."""
+        key = self.version_key()
+        if self._graphs is None or self._graphs[0] != key:
+            result = self._execute("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", None, None, checked=True)
+            self._graphs = (key, {str(r["g"]) for r in result.rows})
+        return self._graphs[1]
+
+    # -- running -----------------------------------------------------------------------------
+
+    def check(self, query: str, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()) -> str:
+        """Refuse what the public service must not run; return the query form (SELECT, ASK…)."""
+        form = query_form(query)
+        if form in _UPDATE_FORMS:
+            raise QueryRefused(
+                "this endpoint is read-only: SPARQL Update is not accepted",
+                "changes go through `kg load` or the editor area",
+            )
+        if not form:
+            raise QueryRefused("this is not a SPARQL query", "start with SELECT, ASK, CONSTRUCT or DESCRIBE")
+        if uses_service(query):
+            raise QueryRefused(
+                "SERVICE is not allowed: this endpoint does not fetch data from other servers",
+                "query the other endpoint directly, or download its data and load it",
+            )
+        wanted = set(referenced_graphs(query)) | set(default_graphs) | set(named_graphs)
+        if wanted:
+            unknown = sorted(wanted - self.store_graphs())
+            if unknown:
+                raise QueryRefused(
+                    f"FROM, FROM NAMED and graph parameters may only name graphs of this store; not {', '.join(unknown)}",
+                    "the service description at /sparql lists the graphs",
+                )
+        return form
+
+    def run(
+        self,
+        query: str,
+        bindings: Mapping[str, object] | None = None,
+        *,
+        default_graphs: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+    ) -> QueryResult:
+        """Check QUERY, bind BINDINGS as terms, and run it within the time limit and row cap."""
+        self.check(query, default_graphs, named_graphs)
+        text = bind(query, bindings) if bindings else query
+        return self._execute(text, default_graphs, named_graphs)
+
+    def _execute(self, text, default_graphs, named_graphs, checked: bool = False) -> QueryResult:
+        if self.pool is None:
+            return self._run_remote(text, default_graphs or (), named_graphs or ())
+        started = time.monotonic()
+        status, payload = self.pool.run(
+            {
+                "query": text,
+                "default_graphs": list(default_graphs or ()),
+                "named_graphs": list(named_graphs or ()),
+                "max_rows": self.limits.max_rows,
+            },
+            self.limits.timeout,
+        )
+        if status == "syntax":
+            raise QueryRefused(f"the query does not parse: {payload}", "check the SPARQL syntax at the position given")
+        if status == "store":
+            raise StoreError(
+                f"the store at {self.store_path} cannot be read: {payload}",
+                "build it first (`kg load ontology/ data/` or start `kg serve`)",
+            )
+        if status != "ok":
+            raise QueryRefused(f"the query failed: {payload}")
+        result = _from_payload(payload)
+        result.elapsed = time.monotonic() - started
+        return result
+
+    def _run_remote(self, text, default_graphs, named_graphs) -> QueryResult:
+        if default_graphs or named_graphs:
+            text = _with_dataset(text, default_graphs, named_graphs)
+        store = self.store
+        if isinstance(store, RemoteStore) and store.timeout != self.limits.timeout:
+            store.timeout = self.limits.timeout
+        started = time.monotonic()
+        try:
+            result = store.query(text)
+        except StoreError as error:
+            if "timed out" in error.message:
+                raise QueryTimeout(f"the query was stopped after {self.limits.timeout:g} s, the time limit") from error
+            raise
+        cap = self.limits.max_rows
+        if len(result.rows) > cap:
+            result.rows, result.truncated = result.rows[:cap], True
+        if len(result.triples) > cap:
+            result.triples, result.truncated = result.triples[:cap], True
+        result.elapsed = time.monotonic() - started
+        return result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _with_dataset(text: str, default_graphs, named_graphs) -> str:
+    """Protocol dataset parameters as FROM / FROM NAMED clauses, placed before WHERE."""
+    from .sparql import where_keyword_start
+
+    clauses = "".join(f"FROM <{g}>\n" for g in default_graphs) + "".join(f"FROM NAMED <{g}>\n" for g in named_graphs)
+    at = where_keyword_start(text)
+    return text[:at] + clauses + text[at:]
+
+
+def _term(encoded):
+    if encoded is None:
+        return None
+    kind = encoded[0]
+    if kind == "u":
+        return URIRef(encoded[1])
+    if kind == "b":
+        return BNode(encoded[1])
+    _, value, language, datatype = encoded
+    if language:
+        return Literal(value, lang=language)
+    if datatype == "http://www.w3.org/2001/XMLSchema#string":
+        return Literal(value)
+    return Literal(value, datatype=URIRef(datatype))
+
+
+def _from_payload(payload: dict) -> QueryResult:
+    if payload["kind"] == "ask":
+        return QueryResult("ask", boolean=payload["boolean"])
+    if payload["kind"] == "select":
+        names = payload["variables"]
+        rows = [
+            {name: _term(value) for name, value in zip(names, row) if value is not None} for row in payload["rows"]
+        ]
+        return QueryResult("select", variables=names, rows=rows, truncated=payload["truncated"])
+    triples = [tuple(_term(t) for t in triple) for triple in payload["triples"]]
+    return QueryResult("graph", triples=triples, truncated=payload["truncated"])
+
+
+__all__ = ["Limits", "QueryRefused", "QueryRunner", "QueryTimeout", "RunnerBusy", "META_GRAPH", "QueryTextError"]

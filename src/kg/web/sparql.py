@@ -1,0 +1,285 @@
+"""/sparql: the SPARQL 1.1 Protocol (query operation only), a service description, and a query page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, XSD
+
+from .. import named_queries
+from ..errors import KGError
+from ..namespaces import KG, SD, VOID, bind_prefixes, sparql_prologue
+from ..results import compact, to_csv, to_json, to_rdf, to_xml
+from ..sparql import bind_rows, is_safe_iri
+from ..store.base import QueryResult
+from . import get_runner
+
+bp = Blueprint("sparql", __name__)
+
+MAX_QUERY_LENGTH = 100_000
+
+# Result formats: name -> (media type, SPARQL format IRI). Named maps, chosen by Accept or ?format=.
+TABLE_FORMATS = {
+    "json": ("application/sparql-results+json", "SPARQL_Results_JSON"),
+    "xml": ("application/sparql-results+xml", "SPARQL_Results_XML"),
+    "csv": ("text/csv", "SPARQL_Results_CSV"),
+    "tsv": ("text/tab-separated-values", "SPARQL_Results_TSV"),
+}
+GRAPH_FORMATS = {
+    "turtle": ("text/turtle", "Turtle"),
+    "ntriples": ("application/n-triples", "N-Triples"),
+    "jsonld": ("application/ld+json", "JSON-LD"),
+    "rdfxml": ("application/rdf+xml", "RDF_XML"),
+}
+_ALIASES = {  # other media types clients send, and what they get
+    "application/json": "json", "application/xml": "xml", "text/xml": "xml",
+    "application/x-turtle": "turtle", "text/plain": "ntriples", "text/n3": "turtle",
+}
+_RDFLIB = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml"}
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+
+
+class ProtocolError(KGError):
+    def __init__(self, status: int, message: str, hint: str | None = None):
+        super().__init__(message, hint)
+        self.status = status
+
+
+def _cors(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, HEAD, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+    response.headers["Access-Control-Expose-Headers"] = "KG-Truncated, KG-Query-Seconds"
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+bp.after_request(_cors)
+
+
+@bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint():
+    """The SPARQL 1.1 Protocol: GET ?query=, POST form, POST application/sparql-query."""
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    try:
+        query, default_graphs, named_graphs = _read_request()
+        if query is None:
+            return _service_description()
+        choice = _negotiate(query)
+        if choice == "html":
+            return _query_page(query, default_graphs, named_graphs)
+        result = get_runner().run(query, default_graphs=default_graphs, named_graphs=named_graphs)
+        return _result_response(result, choice)
+    except KGError as error:
+        return _error_response(error)
+
+
+def _read_request() -> tuple[str | None, list[str], list[str]]:
+    content_type = (request.mimetype or "").lower()
+    if request.method == "POST":
+        if content_type == "application/sparql-update" or "update" in request.form:
+            raise ProtocolError(
+                403, "this endpoint is read-only: SPARQL Update is not accepted",
+                "changes go through `kg load` or the editor area",
+            )
+        if content_type == "application/sparql-query":
+            query = request.get_data(as_text=True)
+        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            query = request.form.get("query")
+        else:
+            raise ProtocolError(
+                415, f"unsupported request type {content_type or '(none)'}",
+                "POST the query as application/sparql-query or as the form field query",
+            )
+        args = request.args.to_dict(flat=False) | request.form.to_dict(flat=False)
+    else:
+        if "update" in request.args:
+            raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
+        query = request.args.get("query")
+        args = request.args.to_dict(flat=False)
+    if query is not None and len(query) > MAX_QUERY_LENGTH:
+        raise ProtocolError(413, f"the query is longer than {MAX_QUERY_LENGTH} characters")
+    if query is not None and not query.strip():
+        query = None
+    return query, args.get("default-graph-uri", []), args.get("named-graph-uri", [])
+
+
+def _negotiate(query: str) -> str:
+    """The format to answer in: ?format= wins, then Accept with q-values; HTML for browsers."""
+    kind = "graph" if _is_graph_query(query) else "table"
+    formats = GRAPH_FORMATS if kind == "graph" else TABLE_FORMATS
+    wanted = request.args.get("format") or request.form.get("format")
+    if wanted:
+        if wanted == "html" or wanted in formats:
+            return wanted
+        raise ProtocolError(
+            406, f"cannot give this query's result as {wanted!r}",
+            f"use one of {', '.join(['html', *formats])}",
+        )
+    offered = {media: name for name, (media, _) in formats.items()}
+    offered |= {media: name for media, name in _ALIASES.items() if name in formats}
+    offered["text/html"] = "html"
+    accept = request.accept_mimetypes
+    if not accept or accept.best == "*/*" and "text/html" not in accept.values():
+        return "json" if kind == "table" else "turtle"
+    best = accept.best_match(list(offered))
+    if best is None:
+        raise ProtocolError(
+            406, f"none of the requested types ({request.headers.get('Accept')}) can be produced for this query",
+            "accept one of " + ", ".join(media for name, (media, _) in formats.items()),
+        )
+    if best == "text/html" and accept["text/html"] < max(accept[m] for m in offered if m != "text/html"):
+        return offered[accept.best_match([m for m in offered if m != "text/html"])]
+    return offered[best]
+
+
+def _is_graph_query(query: str) -> bool:
+    from ..sparql import query_form
+
+    return query_form(query) in ("CONSTRUCT", "DESCRIBE")
+
+
+def _result_response(result: QueryResult, fmt: str) -> Response:
+    if result.kind == "graph":
+        body, media = to_rdf(result, _RDFLIB[fmt]), GRAPH_FORMATS[fmt][0]
+    else:
+        writer = {"json": to_json, "xml": to_xml, "csv": to_csv, "tsv": lambda r: to_csv(r, "\t")}[fmt]
+        body, media = writer(result), TABLE_FORMATS[fmt][0]
+    response = Response(body, mimetype=media)
+    if media.startswith("text/") or media.endswith("+xml"):
+        response.content_type = f"{media}; charset=utf-8"
+    return _annotate(response, result)
+
+
+def _annotate(response: Response, result: QueryResult) -> Response:
+    response.headers["KG-Query-Seconds"] = f"{result.elapsed:.3f}"
+    if result.truncated:
+        cap = get_runner().limits.max_rows
+        response.headers["KG-Truncated"] = f"true; max-rows={cap}"
+        response.headers["Warning"] = f'199 - "result truncated at {cap} rows (the row cap)"'
+    return response
+
+
+def _error_response(error: KGError) -> Response:
+    status = getattr(error, "status", 400)
+    if "text/html" in (request.accept_mimetypes.best or "") and request.accept_mimetypes.best != "*/*":
+        page = render_template("sparql.html", **_page_context(request.values.get("query") or ""), error=error)
+        return Response(page, status=status, mimetype="text/html")
+    text = error.message + (f"\nhint: {error.hint}" if error.hint else "") + "\n"
+    return Response(text, status=status, mimetype="text/plain")
+
+
+# -- service description ------------------------------------------------------------------------
+
+
+def _service_description() -> Response:
+    if request.accept_mimetypes.best_match(["text/turtle", "text/html"]) == "text/html" and (
+        request.accept_mimetypes["text/html"] > request.accept_mimetypes["text/turtle"]
+    ):
+        return Response(render_template("sparql.html", **_page_context("")), mimetype="text/html")
+    graph = service_description(url_for("sparql.endpoint", _external=True))
+    fmt = "turtle"
+    wanted = request.args.get("format")
+    if wanted in GRAPH_FORMATS:
+        fmt = wanted
+    else:
+        offered = {media: name for name, (media, _) in GRAPH_FORMATS.items()}
+        best = request.accept_mimetypes.best_match(list(offered))
+        if best:
+            fmt = offered[best]
+    return Response(graph.serialize(format=_RDFLIB[fmt], encoding="utf-8"), mimetype=GRAPH_FORMATS[fmt][0])
+
+
+def service_description(endpoint_url: str) -> Graph:
+    """A SPARQL 1.1 Service Description generated from the store: graphs, formats, limits."""
+    runner = get_runner()
+    graph = bind_prefixes(Graph())
+    service = URIRef(endpoint_url)
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, service))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    for _, (_, name) in {**TABLE_FORMATS, **GRAPH_FORMATS}.items():
+        graph.add((service, SD.resultFormat, URIRef(FORMATS_NS + name)))
+    graph.add((service, KG.queryTimeout, Literal(f"PT{runner.limits.timeout:g}S", datatype=XSD.duration)))
+    graph.add((service, KG.maxRows, Literal(runner.limits.max_rows)))
+    graph.add((service, RDFS.comment, Literal(
+        "Read-only. The default graph is the union of the named graphs. SERVICE, SPARQL Update and "
+        f"FROM on graphs outside this store are refused; queries stop after {runner.limits.timeout:g} s "
+        f"and return at most {runner.limits.max_rows} rows.", lang="en")))
+    dataset = BNode()
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    default = BNode()
+    graph.add((dataset, SD.defaultGraph, default))
+    graph.add((default, RDF.type, SD.Graph))
+    graph.add((default, RDFS.comment, Literal("The union of all named graphs.", lang="en")))
+    for iri, count in _graph_sizes(runner):
+        named = BNode()
+        description = BNode()
+        graph.add((dataset, SD.namedGraph, named))
+        graph.add((named, RDF.type, SD.NamedGraph))
+        graph.add((named, SD.name, URIRef(iri)))
+        graph.add((named, SD.graph, description))
+        graph.add((description, RDF.type, SD.Graph))
+        graph.add((description, VOID.triples, Literal(count)))
+    return graph
+
+
+def _graph_sizes(runner) -> list[tuple[str, int]]:
+    cache = current_app.extensions.setdefault("kg_graph_sizes", {})
+    key = runner.version_key()
+    if key not in cache:
+        result = runner.run("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
+        cache.clear()
+        cache[key] = [(str(r["g"]), int(r["n"])) for r in result.rows]
+    return cache[key]
+
+
+# -- the query page ---------------------------------------------------------------------------
+
+
+def _page_context(query: str) -> dict:
+    examples = []
+    for name in named_queries.names():
+        named = named_queries.load(name)
+        if not any(not p.optional for p in named.params):
+            examples.append((named.title, named.description, named.sparql))
+    default_query = sparql_prologue() + "\nSELECT ?update ?date WHERE {\n  ?update a kg:Update ; dcterms:issued ?date .\n} ORDER BY DESC(?date) LIMIT 20\n"
+    return {"title": "SPARQL query", "query": query or default_query, "examples": examples, "result": None,
+            "downloads": [], "labels": {}, "compact": compact, "describe": _describe_link}
+
+
+def _query_page(query: str, default_graphs, named_graphs) -> Response:
+    context = _page_context(query)
+    result = get_runner().run(query, default_graphs=default_graphs, named_graphs=named_graphs)
+    formats = GRAPH_FORMATS if result.kind == "graph" else TABLE_FORMATS
+    base = {"query": query, **({"default-graph-uri": default_graphs} if default_graphs else {})}
+    context["downloads"] = [
+        (name, url_for("sparql.endpoint") + "?" + urlencode({**base, "format": name}, doseq=True))
+        for name in formats
+    ]
+    context["permalink"] = url_for("sparql.endpoint") + "?" + urlencode(base, doseq=True)
+    context["result"] = result
+    context["labels"] = _labels(result)
+    return _annotate(Response(render_template("sparql.html", **context), mimetype="text/html"), result)
+
+
+def _labels(result: QueryResult) -> dict[str, str]:
+    """Labels for the IRIs in a result (one query, at most 500 IRIs), for a readable table."""
+    terms = {t for row in result.rows for t in row.values() if isinstance(t, URIRef)}
+    terms |= {t for triple in result.triples for t in triple if isinstance(t, URIRef)}
+    terms = [t for t in sorted(terms) if is_safe_iri(t)][:500]
+    if not terms:
+        return {}
+    query = bind_rows(named_queries.load("labels").sparql, ["s"], [[t] for t in terms])
+    return {str(r["s"]): str(r["label"]) for r in get_runner().run(query).rows}
+
+
+def _describe_link(iri: str) -> str | None:
+    if not iri.startswith(("http://", "https://")):
+        return None
+    return url_for("sparql.endpoint") + "?" + urlencode({"query": f"DESCRIBE <{iri}>"})
