@@ -37,6 +37,14 @@ _ALIASES = {  # other media types clients send, and what they get
     "application/json": "json", "application/xml": "xml", "text/xml": "xml",
     "application/x-turtle": "turtle", "text/plain": "ntriples", "text/n3": "turtle",
 }
+_FORMAT_ALIASES = {  # ?format= values other clients send (SPARQLWrapper adds format=<its name>)
+    "table": {"json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv", "html": "html"},
+    "graph": {
+        "turtle": "turtle", "ttl": "turtle", "n3": "turtle", "nt": "ntriples", "ntriples": "ntriples",
+        "n-triples": "ntriples", "json-ld": "jsonld", "jsonld": "jsonld", "rdf+xml": "rdfxml", "rdfxml": "rdfxml",
+        "xml": "rdfxml", "html": "html",
+    },
+}
 _RDFLIB = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml"}
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 
@@ -113,8 +121,11 @@ def _negotiate(query: str) -> str:
     formats = GRAPH_FORMATS if kind == "graph" else TABLE_FORMATS
     wanted = request.args.get("format") or request.form.get("format")
     if wanted:
-        if wanted == "html" or wanted in formats:
-            return wanted
+        wanted = wanted.lower()
+        by_media = {media: name for name, (media, _) in formats.items()}
+        chosen = _FORMAT_ALIASES[kind].get(wanted) or by_media.get(wanted) or _ALIASES.get(wanted)
+        if chosen == "html" or chosen in formats:
+            return chosen
         raise ProtocolError(
             406, f"cannot give this query's result as {wanted!r}",
             f"use one of {', '.join(['html', *formats])}",
@@ -250,7 +261,7 @@ def _page_context(query: str) -> dict:
             examples.append((named.title, named.description, named.sparql))
     default_query = sparql_prologue() + "\nSELECT ?update ?date WHERE {\n  ?update a kg:Update ; dcterms:issued ?date .\n} ORDER BY DESC(?date) LIMIT 20\n"
     return {"title": "SPARQL query", "query": query or default_query, "examples": examples, "result": None,
-            "downloads": [], "labels": {}, "compact": compact, "describe": _describe_link}
+            "downloads": [], "cells": []}
 
 
 def _query_page(query: str, default_graphs, named_graphs) -> Response:
@@ -264,7 +275,7 @@ def _query_page(query: str, default_graphs, named_graphs) -> Response:
     ]
     context["permalink"] = url_for("sparql.endpoint") + "?" + urlencode(base, doseq=True)
     context["result"] = result
-    context["labels"] = _labels(result)
+    context["cells"] = _cells(result, _labels(result))
     return _annotate(Response(render_template("sparql.html", **context), mimetype="text/html"), result)
 
 
@@ -279,7 +290,24 @@ def _labels(result: QueryResult) -> dict[str, str]:
     return {str(r["s"]): str(r["label"]) for r in get_runner().run(query).rows}
 
 
-def _describe_link(iri: str) -> str | None:
-    if not iri.startswith(("http://", "https://")):
-        return None
-    return url_for("sparql.endpoint") + "?" + urlencode({"query": f"DESCRIBE <{iri}>"})
+def _cells(result: QueryResult, labels: dict[str, str]) -> list[list[dict]]:
+    """The result as table cells for the page: text, a link for http(s) IRIs, a language tag."""
+    if result.kind == "select":
+        rows = [[row.get(v) for v in result.variables] for row in result.rows]
+    else:
+        rows = [list(triple) for triple in result.triples]
+    return [[_cell(term, labels) for term in row] for row in rows]
+
+
+def _cell(term, labels: dict[str, str]) -> dict:
+    if term is None:
+        return {"text": ""}
+    if isinstance(term, URIRef):
+        iri = str(term)
+        if iri.startswith(("http://", "https://")):
+            href = url_for("sparql.endpoint") + "?" + urlencode({"query": f"DESCRIBE <{iri}>", "format": "html"})
+            return {"text": labels.get(iri) or compact(term), "href": href, "title": iri}
+        return {"text": compact(term)}
+    if isinstance(term, Literal):
+        return {"text": str(term), "lang": term.language}
+    return {"text": str(term)}
