@@ -14,6 +14,8 @@ install: $(VENV)/bin/activate
 
 install-test: $(VENV)/bin/activate
 	$(PY) -m pip install --quiet -e '.[test]'
+	@# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## Install, then serve the browser and SPARQL endpoint on the embedded store loaded with data/.
 run: install

@@ -87,3 +87,55 @@ def store(request, tmp_path):
         store._update("DROP ALL")
     yield store
     store.close()
+
+
+WEB_FILES = [
+    ROOT / "ontology",
+    DATA / "reference",
+    *(DATA / "updates" / f"{slug}.ttl" for slug in (
+        "2020-06-14-kazakhstan", "2020-06-10-germany", "2020-06-02-lebanon", "2020-05-26-south-africa")),
+    TEST_DATA / "web" / "2020-07-05-testland.ttl",
+]
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory):
+    """An embedded store with the ontology, the reference data, the seed and the updates it cites,
+    and a test update whose literals carry hostile markup."""
+    from kg.load import Loader
+    from kg.store import EmbeddedStore
+
+    path = tmp_path_factory.mktemp("web") / "store"
+    store = EmbeddedStore(path)
+    Loader(store).load(WEB_FILES)
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def app(web_store):
+    from kg.web import create_app
+
+    app = create_app({"KG_STORE": str(web_store), "TESTING": True})
+    yield app
+    if app.extensions.get("kg_runner") is not None:
+        app.extensions["kg_runner"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served over HTTP on 127.0.0.1 (a real server, in a thread); yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

@@ -19,12 +19,8 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, N3, TSV, XML, JSONLD, RDFXML, TURTLE, SPARQLWrapper
 from werkzeug.serving import make_server
 
-from kg.load import Loader
 from kg.namespaces import KG, SD
-from kg.store import EmbeddedStore
 from kg.web import create_app
-
-from conftest import DATA, ROOT
 
 PREFIX = "PREFIX kg: <https://w3id.org/detention-kg/def/>\nPREFIX dcterms: <http://purl.org/dc/terms/>\n"
 UPDATES = PREFIX + "SELECT ?u ?date WHERE { ?u a kg:Update ; dcterms:issued ?date } ORDER BY ?date"
@@ -35,18 +31,11 @@ TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
-def built_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sparql") / "store"
-    store = EmbeddedStore(path)
-    Loader(store).load([ROOT / "ontology", DATA])
-    store.close()
-    return path
+def endpoint(web_store):
+    """The app served on 127.0.0.1 by a real HTTP server in a thread; yields the /sparql URL.
 
-
-@pytest.fixture(scope="module")
-def endpoint(built_store):
-    """The app served on 127.0.0.1 by a real HTTP server in a thread; yields the /sparql URL."""
-    app = create_app({"KG_STORE": str(built_store), "KG_QUERY_TIMEOUT": str(TIMEOUT), "KG_MAX_ROWS": "1000"})
+    Its store (conftest's web_store) holds the ontology, the reference data and five updates."""
+    app = create_app({"KG_STORE": str(web_store), "KG_QUERY_TIMEOUT": str(TIMEOUT), "KG_MAX_ROWS": "1000"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -82,7 +71,7 @@ def wrapper(endpoint, query, fmt):
 def test_sparqlwrapper_select_as_json_xml_csv_tsv(endpoint):
     as_json = wrapper(endpoint, UPDATES, JSON)
     updates = [b["u"]["value"] for b in as_json["results"]["bindings"]]
-    assert len(updates) == 4 and str(KZ) in updates
+    assert len(updates) == 5 and str(KZ) in updates
 
     as_xml = wrapper(endpoint, UPDATES, XML)  # a DOM document
     uris = [
@@ -118,7 +107,7 @@ def test_sparqlwrapper_construct_in_every_rdf_format(endpoint, fmt, parse_as):
 def test_rdflib_sparqlstore_reads_the_endpoint(endpoint):
     graph = Graph(store=SPARQLStore(endpoint, returnFormat="json"))
     rows = list(graph.query(UPDATES))
-    assert [str(r.date) for r in rows] == ["2020-05-26", "2020-06-02", "2020-06-10", "2020-06-14"]
+    assert [str(r.date) for r in rows] == ["2020-05-26", "2020-06-02", "2020-06-10", "2020-06-14", "2020-07-05"]
     described = Graph(store=SPARQLStore(endpoint)).query(f"DESCRIBE <{KZ}>")
     assert (KZ, RDF.type, KG.Update) in set(described)
 
@@ -136,7 +125,7 @@ def test_get_post_form_and_post_query_agree(endpoint):
     form = urllib.parse.urlencode({"query": UPDATES}).encode()
     _, _, by_form = http(endpoint, form, {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
     _, _, by_body = http(endpoint, UPDATES.encode(), {"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"})
-    assert bindings(by_get) == bindings(by_form) == bindings(by_body) and len(bindings(by_get)) == 4
+    assert bindings(by_get) == bindings(by_form) == bindings(by_body) and len(bindings(by_get)) == 5
 
 
 def test_accept_q_values_and_the_format_parameter(endpoint):
@@ -272,7 +261,7 @@ def test_explosive_query_is_stopped_while_other_requests_are_answered(endpoint):
     status, _, body = get(endpoint, UPDATES, "application/json")
     quick = time.monotonic() - started
     thread.join()
-    assert status == 200 and len(bindings(body)) == 4
+    assert status == 200 and len(bindings(body)) == 5
     assert outcome["status"] == 503 and b"time limit" in outcome["body"]
     assert quick < outcome["seconds"], "the other request waited for the explosive one"
     assert outcome["seconds"] >= TIMEOUT

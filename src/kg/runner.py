@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from .store.base import META_GRAPH, QueryResult, Store, StoreError
 from .store.remote import RemoteStore
 
 _SOURCE_ROOT = str(Path(__file__).resolve().parents[1])  # so workers import this same kg package
+CACHE_SIZE = 2048  # page-query results kept per process (they are small)
 _UPDATE_FORMS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 
 
@@ -157,6 +159,8 @@ class QueryRunner:
         self.limits = limits
         self.pool = WorkerPool(store_path, limits.workers) if store is None else None
         self._graphs: tuple[tuple, set[str]] | None = None
+        self._cache: OrderedDict[tuple, QueryResult] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # -- what the store holds ----------------------------------------------------------------
 
@@ -208,11 +212,27 @@ class QueryRunner:
         *,
         default_graphs: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
+        cached: bool = False,
     ) -> QueryResult:
-        """Check QUERY, bind BINDINGS as terms, and run it within the time limit and row cap."""
+        """Check QUERY, bind BINDINGS as terms, and run it within the time limit and row cap.
+
+        With CACHED (page queries), the result is reused until the store's version changes.
+        """
         self.check(query, default_graphs, named_graphs)
         text = bind(query, bindings) if bindings else query
-        return self._execute(text, default_graphs, named_graphs)
+        if not cached:
+            return self._execute(text, default_graphs, named_graphs)
+        key = (self.version_key(), text, tuple(default_graphs), tuple(named_graphs))
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        result = self._execute(text, default_graphs, named_graphs)
+        with self._cache_lock:
+            self._cache[key] = result
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
 
     def _execute(self, text, default_graphs, named_graphs, checked: bool = False) -> QueryResult:
         if self.pool is None:

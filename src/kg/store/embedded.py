@@ -28,6 +28,7 @@ class EmbeddedStore(Store):
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else None
+        self.read_only = read_only
         self.description = f"embedded store at {self.path}" if self.path else "in-memory store"
         try:
             if self.path is None:
@@ -107,7 +108,7 @@ class EmbeddedStore(Store):
     def close(self) -> None:
         """Flush and release the store (the RocksDB lock goes with it); closing twice is harmless."""
         store = self.__dict__.pop("_store", None)
-        if store is not None and self.path is not None:
+        if store is not None and self.path is not None and not self.read_only:
             store.flush()
 
 

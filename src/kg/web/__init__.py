@@ -21,10 +21,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kg_runner"] = None
 
     from .browse import bp as browse_bp
+    from .linked_data import bp as linked_data_bp
     from .sparql import bp as sparql_bp
 
     app.register_blueprint(browse_bp)
+    app.register_blueprint(linked_data_bp)
     app.register_blueprint(sparql_bp)
+    app.json.sort_keys = False
+    app.add_template_filter(json_script_safe)
 
     @app.after_request
     def security_headers(response):
@@ -44,9 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.errorhandler(404)
     def not_found(error):
-        return render_template(
-            "error.html", title="Not found", error=KGError(f"Nothing is published at {request.path}.")
-        ), 404
+        return render_template("not_found.html", title="Not found", iri=None), 404
 
     return app
 
@@ -72,4 +74,43 @@ def get_runner() -> QueryRunner:
     return runner
 
 
-__all__ = ["create_app", "get_runner"]
+def json_script_safe(text: str):
+    """JSON(-LD) text made safe inside <script>: '<', '>' and '&' as JSON escapes."""
+    from markupsafe import Markup
+
+    return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
+
+
+_FORMAT_PARAM = {
+    "ttl": "turtle", "turtle": "turtle", "jsonld": "jsonld", "json-ld": "jsonld", "nt": "ntriples",
+    "ntriples": "ntriples", "rdf": "rdfxml", "rdfxml": "rdfxml", "xml": "rdfxml", "json": "json", "html": "html",
+}
+
+
+def negotiate(names: list[str], media: dict[str, str]) -> str:
+    """The best of NAMES for ?format= or the Accept header (q-values honoured); the first by default."""
+    wanted = _FORMAT_PARAM.get((request.args.get("format") or "").lower())
+    if wanted in names:
+        return wanted
+    accept = request.accept_mimetypes
+    if not accept or accept.best in (None, "*/*") and not any(m in accept.values() for m in media):
+        return names[0]
+    best = accept.best_match(list(media))
+    if best is None:
+        from werkzeug.exceptions import NotAcceptable
+
+        raise NotAcceptable(f"available as {', '.join(media)}")
+    return media[best]
+
+
+def open_dump_store():
+    """A store handle for writing dumps (read-only on the embedded store; never a user query)."""
+    from ..store import EmbeddedStore
+
+    config = {k[3:]: v for k, v in current_app.config.items() if k.startswith("KG_")}
+    if config.get("SPARQL_QUERY"):
+        return open_store(config)
+    return EmbeddedStore(config["STORE"], read_only=True)
+
+
+__all__ = ["create_app", "get_runner", "negotiate", "open_dump_store"]

@@ -244,7 +244,7 @@ def _graph_sizes(runner) -> list[tuple[str, int]]:
     cache = current_app.extensions.setdefault("kg_graph_sizes", {})
     key = runner.version_key()
     if key not in cache:
-        result = runner.run("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
+        result = runner.run(named_queries.load("graph-sizes").sparql)
         cache.clear()
         cache[key] = [(str(r["g"]), int(r["n"])) for r in result.rows]
     return cache[key]
