@@ -94,7 +94,7 @@ WEB_FILES = [
     DATA / "reference",
     *(DATA / "updates" / f"{slug}.ttl" for slug in (
         "2020-06-14-kazakhstan", "2020-06-10-germany", "2020-06-02-lebanon", "2020-05-26-south-africa")),
-    TEST_DATA / "web" / "2020-07-05-testland.ttl",
+    *sorted((TEST_DATA / "web").glob("*.ttl")),  # a hostile-markup update and two research fixtures
 ]
 
 

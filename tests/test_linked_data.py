@@ -107,7 +107,7 @@ def test_void_and_dcat_are_generated_from_the_data(client):
     assert graph.value(dataset, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
     assert int(graph.value(dataset, VOID.triples)) > 3000
     partitions = {graph.value(p, VOID["class"]): int(graph.value(p, VOID.entities)) for p in graph.objects(dataset, VOID.classPartition)}
-    assert partitions[KG.Update] == 5 and partitions[KG.Country] == 249
+    assert partitions[KG.Update] == 7 and partitions[KG.Country] == 249
     dumps = {str(d) for d in graph.objects(dataset, VOID.dataDump)}
     assert any(d.endswith("/dumps/dataset.trig") for d in dumps)
     assert str(graph.value(dataset, VOID.sparqlEndpoint)).endswith("/sparql")

@@ -21,7 +21,10 @@ from .namespaces import PREFIXES, sparql_prologue
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 _HEADER = re.compile(r"^#\+\s*(?P<key>[a-z]+)\s*:\s*(?P<value>.*)$")
-_PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s+(?P<type>iri|string|date|integer)(?P<optional>\s+optional)?\s*(?:[—-]+\s*(?P<help>.*))?$")
+_PARAM = re.compile(
+    r"^(?P<name>[A-Za-z_]\w*)\s+(?P<type>iri|string|date|integer)(?P<optional>\s+optional)?"
+    r"(?:\s+choices=(?P<choices>[a-z0-9-]+))?\s*(?:[—-]+\s*(?P<help>.*))?$"
+)
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Param:
     type: str
     optional: bool = False
     help: str = ""
+    choices: str | None = None  # a query named choices-<this> lists the values a form offers
 
     def term(self, text: str):
         """The RDF term for a value typed by a user."""
@@ -53,6 +57,7 @@ class NamedQuery:
     description: str
     text: str
     params: list[Param] = field(default_factory=list)
+    kind: str = "page"  # "research" for the canned queries researchers get a page for
 
     def bindings(self, values: dict[str, str]) -> dict:
         """Typed RDF terms for the given parameter values; unknown or missing ones are errors."""
@@ -102,9 +107,10 @@ def parse(name: str, text: str) -> NamedQuery:
         match = _PARAM.match(spec)
         if not match:
             raise KGError(f"the query {name!r} has a malformed '#+ param:' line: {spec!r}",
-                          "write '#+ param: NAME iri|string|date|integer [optional] — help'")
-        params.append(Param(match["name"], match["type"], bool(match["optional"]), match["help"] or ""))
-    return NamedQuery(name, headers["title"][0], " ".join(headers.get("description", [])), text, params)
+                          "write '#+ param: NAME iri|string|date|integer [optional] [choices=NAME] — help'")
+        params.append(Param(match["name"], match["type"], bool(match["optional"]), match["help"] or "", match["choices"]))
+    kind = headers.get("kind", ["page"])[0]
+    return NamedQuery(name, headers["title"][0], " ".join(headers.get("description", [])), text, params, kind)
 
 
 def load(name_or_path: str) -> NamedQuery:
@@ -118,5 +124,7 @@ def load(name_or_path: str) -> NamedQuery:
     return parse(name_or_path, candidate.read_text(encoding="utf-8"))
 
 
-def names() -> list[str]:
-    return sorted(p.stem for p in QUERY_DIR.glob("*.rq"))
+def names(kind: str | None = None) -> list[str]:
+    """Names of the queries in kg/queries/ (only those of KIND, e.g. "research", if given)."""
+    found = sorted(p.stem for p in QUERY_DIR.glob("*.rq"))
+    return [n for n in found if kind is None or load(n).kind == kind]

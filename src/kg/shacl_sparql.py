@@ -50,6 +50,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
 CONTEXT_GRAPH = "urn:kg:staging:context"
+#: Graphs where :attr:`CompiledShapes.prepare` records each node shape's focus nodes.
+FOCUS_GRAPH_PREFIX = "urn:kg:staging:focus:"
+_IN_FILE = "<urn:kg:staging:in>"
 
 _XSD_STRING_LIKE = (XSD.string, RDF.langString)
 #: Datatypes whose well-formedness a SPARQL cast decides (an ill-typed literal fails sh:datatype).
@@ -345,17 +348,22 @@ class _Compiler:
         return (
             "{ SELECT DISTINCT ?g ?this WHERE { "
             + " UNION ".join(branches)
-            + f" FILTER(?g != {self.ctx}) }} }}"
+            + f' FILTER(?g != {self.ctx} && !STRSTARTS(STR(?g), "{FOCUS_GRAPH_PREFIX}")) }} }}'
         )
 
     # -- top-level checks ---------------------------------------------------------------------
 
-    def compile_node_shape(self, shape) -> list[Check]:
+    def compile_node_shape(self, shape, prepare: list[str] | None) -> list[Check]:
+        """The checks of one node shape; with PREPARE, its focus nodes are recorded once by an update."""
         if self.sg.value(shape, SH.deactivated) == Literal(True):
             return []
         focus = self.focus_pattern(shape)
         if focus is None:
             return []
+        if prepare is not None:
+            graph = f"<{FOCUS_GRAPH_PREFIX}{len(prepare)}>"
+            prepare.append(f"INSERT {{ GRAPH {graph} {{ ?this {_IN_FILE} ?g }} }} WHERE {focus}")
+            focus = f"GRAPH {graph} {{ ?this {_IN_FILE} ?g }}"
         node_shape = str(shape) if isinstance(shape, URIRef) else None
         checks = []
         # constraints on the focus node itself
@@ -492,29 +500,58 @@ def subclass_closure(edges: Iterable[tuple[str, str]]) -> Callable[[URIRef], set
     return below
 
 
+@dataclass
+class CompiledShapes:
+    """The compiled checks, and the updates that must run on the staging store before them."""
+
+    prepare: list[str]  # SPARQL updates recording each node shape's focus nodes (empty if not materialised)
+    checks: list[Check]
+
+    def run(self, store: pyoxigraph.Store) -> Iterator[Violation]:
+        """Run every check over a staging store (after recording the focus nodes in it)."""
+        for update in self.prepare:
+            store.update(update)
+        for check in self.checks:
+            for row in store.query(check.query):
+                yield Violation(row["g"], row["this"], row["value"] if check.reports_value else None, check)
+
+    def clear(self, store: pyoxigraph.Store) -> None:
+        """Remove the recorded focus nodes (so the store can be checked again after a change)."""
+        for i in range(len(self.prepare)):
+            store.remove_graph(pyoxigraph.NamedNode(f"{FOCUS_GRAPH_PREFIX}{i}"))
+
+
 def compile_shapes(
     shapes: Graph,
     subclasses: Callable[[URIRef], set[URIRef]],
     context_graph: str = CONTEXT_GRAPH,
-) -> list[Check]:
-    """Every check of every node shape with a target in SHAPES, as SPARQL SELECT queries."""
+    *,
+    materialize: bool = True,
+) -> CompiledShapes:
+    """Every check of every node shape with a target in SHAPES, as SPARQL SELECT queries.
+
+    The staging store holds each file in its own named graph and the context in CONTEXT_GRAPH.
+    With MATERIALIZE (the default), each node shape's focus nodes are found once, by an
+    ``INSERT … WHERE`` run before the checks into a graph ``urn:kg:staging:focus:N``, and each
+    check starts from there; without it every check finds them again in a sub-query (read-only
+    stores), which is several times slower.
+    """
     compiler = _Compiler(shapes, subclasses, context_graph)
     node_shapes = set(shapes.subjects(RDF.type, SH.NodeShape))
     for parameter in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
         node_shapes |= set(shapes.subjects(parameter, None))
+    prepare: list[str] | None = [] if materialize else None
     checks = []
     for shape in sorted(node_shapes, key=str):
         if shapes.value(shape, SH.path) is not None:
             raise UnsupportedShape(f"property shapes with their own targets are not supported ({shape})")
-        checks.extend(compiler.compile_node_shape(shape))
-    return checks
+        checks.extend(compiler.compile_node_shape(shape, prepare))
+    return CompiledShapes(prepare or [], checks)
 
 
-def run_checks(store: pyoxigraph.Store, checks: Iterable[Check]) -> Iterator[Violation]:
-    """Run every check over a staging store; yield one violation per result row."""
-    for check in checks:
-        for row in store.query(check.query):
-            yield Violation(row["g"], row["this"], row["value"] if check.reports_value else None, check)
+def run_checks(store: pyoxigraph.Store, compiled: CompiledShapes) -> Iterator[Violation]:
+    """Run every compiled check over a staging store; one violation per result row."""
+    return compiled.run(store)
 
 
 def _by_text(pair) -> tuple[str, str]:

@@ -98,11 +98,16 @@ def bind(query: str, bindings: Mapping[str, object] | None) -> str:
 
 
 def bind_rows(query: str, names: list[str], rows: list[list]) -> str:
-    """QUERY with a VALUES block of several ROWS of terms for NAMES, first in its WHERE group."""
+    """QUERY with a VALUES block of several ROWS of terms for NAMES, first in its WHERE group.
+
+    A None in a row is written UNDEF: that variable is left free in that row.
+    """
     for name in names:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise QueryTextError(f"{name!r} is not a SPARQL variable name", "use letters, digits and _")
-    body = " ".join("(" + " ".join(term_to_sparql(term) for term in row) + ")" for row in rows)
+    body = " ".join(
+        "(" + " ".join("UNDEF" if term is None else term_to_sparql(term) for term in row) + ")" for row in rows
+    )
     values = f" VALUES ({' '.join('?' + n for n in names)}) {{ {body} }} "
     at = where_group_start(query)
     return query[:at] + values + query[at:]

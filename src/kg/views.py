@@ -128,7 +128,7 @@ def countries(runner: QueryRunner, region: str | None = None) -> dict:
     return labeller.resolve({
         "title": "Countries",
         "region": labeller.ref(URIRef(named_queries.parse_iri(region))) if region else None,
-        "regions": [labeller.ref(r["region"]) for r in run(runner, "regions")],
+        "regions": [labeller.ref(r["value"]) for r in run(runner, "choices-regions")],
         "countries": [
             {
                 "country": labeller.ref(r["country"]),
@@ -357,3 +357,111 @@ def _measure_type_sections(runner, labeller, term) -> dict:
 
 
 __all__ = ["countries", "home", "local_path", "ontology", "resource", "search"]
+
+
+# -- researchers: canned queries and the comparison matrix -----------------------------------
+
+
+def _param_views(runner: QueryRunner, query, values: dict[str, str]) -> list[dict]:
+    params = []
+    for p in query.params:
+        choices = []
+        if p.choices:
+            choices = [{"value": str(r["value"]), "label": str(r["label"])} for r in run(runner, f"choices-{p.choices}")]
+        params.append({"name": p.name, "type": p.type, "optional": p.optional, "help": p.help,
+                       "choices": choices, "value": values.get(p.name, "")})
+    return params
+
+
+def research_index() -> dict:
+    queries = [named_queries.load(n) for n in named_queries.names("research")]
+    return {
+        "title": "Research queries",
+        "queries": [{"name": q.name, "title": q.title, "description": q.description,
+                     "params": [p.name for p in q.params]} for q in queries],
+    }
+
+
+def research_query(runner: QueryRunner, name: str, values: dict[str, str]):
+    """A canned query's page: its form (with choices), and its results once required values are given.
+
+    Returns (view, result); result is None when the form still lacks a required value.
+    """
+    query = named_queries.load(name)
+    if query.kind != "research":
+        raise named_queries.KGError(f"no research query named {name!r}", "see /queries for the list")
+    values = {k: v for k, v in values.items() if k in {p.name for p in query.params} and v}
+    view = {
+        "title": query.title,
+        "name": name,
+        "description": query.description,
+        "params": _param_views(runner, query, values),
+        "sparql": query.sparql,
+        "columns": [],
+        "rows": [],
+        "truncated": False,
+        "ready": all(p.optional or p.name in values for p in query.params),
+    }
+    if not view["ready"]:
+        return view, None
+    result = runner.run(query.sparql, query.bindings(values), cached=True)
+    labeller = Labeller(runner)
+    view["columns"] = [v for v in result.variables if v not in values]
+    view["rows"] = [[_cell(labeller, row.get(v)) for v in view["columns"]] for row in result.rows]
+    view["truncated"] = result.truncated
+    labeller.resolve(view)
+    return view, result
+
+
+def _cell(labeller: Labeller, term) -> dict:
+    if term is None:
+        return {"text": ""}
+    if isinstance(term, URIRef):
+        ref = labeller.ref(term)
+        return {"ref": ref, "text": None}
+    return {"text": value(term) if isinstance(value(term), str) else value(term)}
+
+
+MATRIX_SORTS = ("country", "region", "measures")
+
+
+def matrix(runner: QueryRunner, region: str | None, day: str | None, types: list[str], sort: str = "country") -> tuple[dict, object]:
+    """Countries × measure types: each cell the strongest status with its earliest date and statements."""
+    query = named_queries.load("matrix")
+    base = query.bindings({k: v for k, v in {"region": region, "day": day}.items() if v})
+    type_terms = [named_queries.parse_iri(t) for t in types] or [None]
+    text = bind_rows(query.sparql, ["region", "day", "type"],
+                     [[base.get("region"), base.get("day"), t] for t in type_terms])
+    result = runner.run(text, cached=True)
+    labeller = Labeller(runner)
+    columns: dict[str, dict] = {}
+    rows: dict[str, dict] = {}
+    for r in result.rows:
+        type_iri = str(r["type"])
+        columns.setdefault(type_iri, {"type": labeller.ref(r["type"]), "label": str(r["typeLabel"])})
+        row = rows.setdefault(str(r["country"]), {"country": labeller.ref(r["country"]), "name": str(r["countryName"]), "cells": {}})
+        row["cells"][type_iri] = {
+            "status": str(r["status"]),
+            "conflicting": value(r["conflicting"]) or False,
+            "earliest": value(r["earliest"]),
+            "statements": [labeller.ref(URIRef(d)) for d in str(r["developments"]).split()],
+        }
+    regions = {str(r["country"]): r for r in run(runner, "countries")}
+    for iri, row in rows.items():
+        info = regions.get(iri, {})
+        row["region"] = labeller.ref(info.get("unRegion"))
+        row["measures"] = len(row["cells"])
+    ordered = sorted(rows.values(), key=lambda r: r["name"])
+    if sort == "region":
+        ordered.sort(key=lambda r: (r["region"]["iri"] if r["region"] else "~"))
+    elif sort == "measures":
+        ordered.sort(key=lambda r: -r["measures"])
+    view = {
+        "title": "Comparison matrix",
+        "filters": {"region": region or "", "day": day or "", "types": types, "sort": sort},
+        "regions": [{"value": str(r["value"]), "label": str(r["label"])} for r in run(runner, "choices-regions")],
+        "all_types": [{"value": str(r["value"]), "label": str(r["label"])} for r in run(runner, "choices-measure-types")],
+        "columns": sorted(columns.values(), key=lambda c: c["label"]),
+        "rows": ordered,
+    }
+    return labeller.resolve(view), result

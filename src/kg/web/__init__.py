@@ -22,10 +22,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .browse import bp as browse_bp
     from .linked_data import bp as linked_data_bp
+    from .research import bp as research_bp
     from .sparql import bp as sparql_bp
 
     app.register_blueprint(browse_bp)
     app.register_blueprint(linked_data_bp)
+    app.register_blueprint(research_bp)
     app.register_blueprint(sparql_bp)
     app.json.sort_keys = False
     app.add_template_filter(json_script_safe)

@@ -119,6 +119,9 @@ def json_twin() -> str:
     """The .json twin of the current page, query string kept."""
     path = request.path
     path = "/index.json" if path == "/" else split_suffix(path.rstrip("/"))[0] + ".json"
+    if path == "/def.json":
+        path = "/def/?format=json"  # the ontology's twin, by its format parameter
+        return path
     query = request.query_string.decode()
     return path + (f"?{query}" if query else "")
 

@@ -1,0 +1,93 @@
+"""For researchers: the canned research queries, each with its own page, and the comparison matrix.
+
+Every page is citable by URL (its filters are GET parameters) and downloadable as CSV and JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, request
+
+from .. import named_queries, views
+from ..errors import KGError
+from ..results import to_csv
+from . import get_runner
+from .linked_data import page
+
+bp = Blueprint("research", __name__)
+
+
+@bp.get("/queries")
+@bp.get("/queries.json", endpoint="index_json")
+def index():
+    """The list of research queries, each with the question it answers and its parameters."""
+    return page("queries.html", views.research_index(), _chosen())
+
+
+@bp.get("/queries/<name>")
+@bp.get("/queries/<name>.<fmt>", endpoint="query_download")
+def query(name: str, fmt: str = "html"):
+    """One research query: a form, a results table, downloads (CSV, TSV, JSON) and a permalink."""
+    if name not in named_queries.names("research") or fmt not in ("html", "json", "csv", "tsv"):
+        abort(404)
+    view, result = views.research_query(get_runner(), name, request.args.to_dict())
+    if fmt in ("csv", "tsv"):
+        if result is None:
+            raise KGError("give the query's required parameters", "see the form on the query's page")
+        return _download(to_csv(result, "," if fmt == "csv" else "\t"), fmt, name)
+    return page("query.html", view, "json" if fmt == "json" else "html")
+
+
+@bp.get("/matrix")
+@bp.get("/matrix.<fmt>", endpoint="matrix_download")
+def matrix(fmt: str = "html"):
+    """Countries × measure types, filtered by region, a day, measure types; sortable."""
+    if fmt not in ("html", "json", "csv"):
+        abort(404)
+    sort = request.args.get("sort", "country")
+    if sort not in views.MATRIX_SORTS:
+        sort = "country"
+    view, _ = views.matrix(
+        get_runner(),
+        region=request.args.get("region") or None,
+        day=request.args.get("day") or None,
+        types=[t for t in request.args.getlist("type") if t],
+        sort=sort,
+    )
+    if fmt == "csv":
+        return _download(matrix_csv(view), "csv", "matrix")
+    return page("matrix.html", view, "json" if fmt == "json" else "html")
+
+
+def matrix_csv(view: dict) -> str:
+    """The matrix as CSV: one row per country, one column per measure type;
+    each cell 'status earliest-date (n statements[, conflicting])'."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["country", "country_iri", *(c["label"] for c in view["columns"])])
+    for row in view["rows"]:
+        cells = []
+        for column in view["columns"]:
+            cell = row["cells"].get(column["type"]["iri"])
+            cells.append(matrix_cell_text(cell) if cell else "")
+        writer.writerow([row["name"], row["country"]["iri"], *cells])
+    return buffer.getvalue()
+
+
+def matrix_cell_text(cell: dict) -> str:
+    n = len(cell["statements"])
+    text = f"{cell['status']} {cell['earliest']} ({n} statement{'s' if n != 1 else ''}"
+    return text + (", conflicting)" if cell["conflicting"] else ")")
+
+
+def _download(body: str, fmt: str, name: str) -> Response:
+    media = {"csv": "text/csv", "tsv": "text/tab-separated-values"}[fmt]
+    response = Response(body, mimetype=media)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _chosen() -> str:
+    return "json" if request.path.endswith(".json") else "html"
