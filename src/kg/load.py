@@ -96,14 +96,8 @@ class Loader:
         self.store = store
         self.validator = validator or Validator()
 
-    def load(
-        self,
-        paths: Iterable[str | Path],
-        *,
-        keep_going: bool = False,
-        progress: Callable[[FileLoad], None] | None = None,
-    ) -> LoadSummary:
-        """Validate every file, then (if all conform, or with KEEP_GOING the valid ones) load them."""
+    def check(self, paths: Iterable[str | Path]) -> LoadSummary:
+        """Validate every file and assign its graph, writing nothing."""
         files = turtle_files(paths)
         if not files:
             raise KGError("no Turtle files to load", "name .ttl files or folders that hold them")
@@ -119,24 +113,60 @@ class Loader:
                     report.problems.append(_duplicate_problem(path, graph, owners[graph]))
                 owners.setdefault(graph, str(path))
             summary.loads.append(FileLoad(str(path), graph, report))
+        return summary
+
+    def load(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        keep_going: bool = False,
+        progress: Callable[[FileLoad], None] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> LoadSummary:
+        """Validate every file, then (if all conform, or with KEEP_GOING the valid ones) load them.
+
+        LABELS maps a file path to the name recorded in provenance (the editor's uploads)."""
+        summary = self.check(paths)
         if summary.failed and not keep_going:
             raise LoadRefused(
                 [f.report for f in summary.loads],
                 format_human([f.report for f in summary.loads]).rsplit("\n", 1)[0]
-                + f"\nnothing was loaded: {len(summary.failed)} of {len(files)} file(s) failed validation",
+                + f"\nnothing was loaded: {len(summary.failed)} of {len(summary.loads)} file(s) failed validation",
                 "mend them and load again, or pass --keep-going to load the files that conform",
             )
         for item in summary.loads:
             if item.report.conforms:
-                item.outcome = self.load_report(Path(item.file), item.report, item.graph)
+                label = (labels or {}).get(item.file)
+                item.outcome = self.load_report(Path(item.file), item.report, item.graph, label)
             if progress is not None:
                 progress(item)
         return summary
 
-    def load_report(self, path: Path, report: FileReport, graph: str) -> WriteOutcome:
+    def preview(self, paths: Iterable[str | Path]) -> tuple[LoadSummary, dict[str, "GraphDiff"]]:
+        """What loading PATHS would change, graph by graph, without writing anything."""
+        summary = self.check(paths)
+        diffs = {}
+        for item in summary.loads:
+            if item.report.conforms:
+                new = set(item.report.graph)
+                old = self.store.graph_triples(item.graph)
+                diffs[item.file] = GraphDiff(item.graph, added=new - old, removed=old - new, existed=bool(old))
+        return summary, diffs
+
+    def load_report(self, path: Path, report: FileReport, graph: str, label: str | None = None) -> WriteOutcome:
         """Write one validated file into its graph (atomic), with provenance."""
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return self.store.replace_graph(graph, set(report.graph), file=file_label(path), sha256=digest)
+        return self.store.replace_graph(graph, set(report.graph), file=label or file_label(path), sha256=digest)
+
+
+@dataclass
+class GraphDiff:
+    """The triples a load would add to and remove from one graph."""
+
+    graph: str
+    added: set
+    removed: set
+    existed: bool
 
 
 def build_if_empty(store: Store, sources: Iterable[str | Path], validator: Validator | None = None) -> LoadSummary | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 
 from flask import Flask, current_app, render_template, request
 
@@ -19,8 +20,15 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.extensions["kg_runner"] = None
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["KG_UPLOAD_LIMIT"])
+    # Sessions exist only for editors; their key comes from the token unless one is given, so
+    # that every worker process signs alike without another secret to distribute.
+    secret = app.config.get("KG_SECRET_KEY") or app.config.get("KG_EDITOR_TOKEN")
+    app.secret_key = hashlib.sha256(f"kg-session:{secret}".encode()).hexdigest() if secret else None
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
 
     from .browse import bp as browse_bp
+    from .editor import bp as editor_bp
     from .linked_data import bp as linked_data_bp
     from .research import bp as research_bp
     from .sparql import bp as sparql_bp
@@ -28,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(browse_bp)
     app.register_blueprint(linked_data_bp)
     app.register_blueprint(research_bp)
+    app.register_blueprint(editor_bp)
     app.register_blueprint(sparql_bp)
     app.json.sort_keys = False
     app.add_template_filter(json_script_safe)
@@ -47,6 +56,13 @@ def create_app(config: dict | None = None) -> Flask:
     def kg_error(error: KGError):
         status = getattr(error, "status", 503 if isinstance(error, StoreError) else 400)
         return render_template("error.html", title="Something went wrong", error=error), status
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = int(app.config["MAX_CONTENT_LENGTH"])
+        message = KGError(f"The upload is larger than the limit of {limit:,} bytes; nothing was loaded.",
+                          "split it into several files, or ask the maintainers to raise KG_UPLOAD_LIMIT")
+        return render_template("error.html", title="Upload too large", error=message), 413
 
     @app.errorhandler(404)
     def not_found(error):
@@ -105,6 +121,16 @@ def negotiate(names: list[str], media: dict[str, str]) -> str:
     return media[best]
 
 
+def open_write_store():
+    """A store handle that may write (the editor): opened for one request, then closed."""
+    from ..store import EmbeddedStore
+
+    config = {k[3:]: v for k, v in current_app.config.items() if k.startswith("KG_")}
+    if config.get("SPARQL_QUERY"):
+        return open_store(config)
+    return EmbeddedStore(config["STORE"])
+
+
 def open_dump_store():
     """A store handle for writing dumps (read-only on the embedded store; never a user query)."""
     from ..store import EmbeddedStore
@@ -115,4 +141,4 @@ def open_dump_store():
     return EmbeddedStore(config["STORE"], read_only=True)
 
 
-__all__ = ["create_app", "get_runner", "negotiate", "open_dump_store"]
+__all__ = ["create_app", "get_runner", "negotiate", "open_dump_store", "open_write_store"]
