@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 
 from flask import Flask, current_app, render_template, request
 
@@ -50,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers["KG-Worker"] = str(os.getpid())  # which app process answered (many-worker setups)
         return response
 
     @app.errorhandler(KGError)
