@@ -9,12 +9,14 @@ and a link to its page on this site (resources under the data's base) or outside
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from collections.abc import Iterable
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF
 
 from . import named_queries
+from .errors import KGError
 from .namespaces import BASE, KG
 from .results import compact
 from .runner import QueryRunner
@@ -88,7 +90,7 @@ def value(term):
         python = term.toPython()
         if isinstance(python, bool | int | float):
             return python
-        if hasattr(python, "is_integer") and not isinstance(python, str):  # Decimal
+        if isinstance(python, Decimal):
             return float(python)
         return str(term)
     return str(term)
@@ -389,7 +391,7 @@ def research_query(runner: QueryRunner, name: str, values: dict[str, str]):
     """
     query = named_queries.load(name)
     if query.kind != "research":
-        raise named_queries.KGError(f"no research query named {name!r}", "see /queries for the list")
+        raise KGError(f"no research query named {name!r}", "see /queries for the list")
     values = {k: v for k, v in values.items() if k in {p.name for p in query.params} and v}
     view = {
         "title": query.title,
@@ -419,7 +421,7 @@ def _cell(labeller: Labeller, term) -> dict:
     if isinstance(term, URIRef):
         ref = labeller.ref(term)
         return {"ref": ref, "text": None}
-    return {"text": value(term) if isinstance(value(term), str) else value(term)}
+    return {"text": value(term)}
 
 
 MATRIX_SORTS = ("country", "region", "measures")
