@@ -211,3 +211,42 @@ def test_matrix_filters_and_sorting(client):
     page = client.get("/matrix?day=2020-05-15&sort=region", headers={"Accept": "text/html"}).data.decode()
     assert 'href="/matrix?day=2020-05-15&amp;sort=region"' in page  # the permalink keeps the filters
     assert "matrix.csv?day=2020-05-15" in page
+
+
+# -- pictures: the map and the timelines on the pages ------------------------------------------
+
+
+def svg_root(text: str):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(text)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("viewBox")
+    return root
+
+
+def test_map_svg_colours_each_country_by_its_status(client):
+    response = client.get("/map.svg", query_string={"type": str(MT["moratorium-on-detention-orders"])})
+    assert response.mimetype == "image/svg+xml"
+    root = svg_root(response.data.decode())
+    ns = "{http://www.w3.org/2000/svg}"
+    paths = {p.get("data-code"): p.get("class") for p in root.iter(f"{ns}path") if p.get("data-code")}
+    assert "status-introduced" in paths["KZ"] and "status-introduced" in paths["PT"]
+    assert "no-data" in paths["DE"]
+    assert len([p for p in root.iter(f"{ns}path") if "country" in (p.get("class") or "")]) >= 170
+    page = client.get("/map", query_string={"type": str(MT["release-of-detainees"])}, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and b"<svg" in page.data
+
+
+def test_country_and_measure_type_pages_draw_their_timelines(client):
+    import re
+
+    country = client.get("/id/country/KZ", headers={"Accept": "text/html"}).data.decode()
+    timeline = re.search(r"<svg.*?</svg>", country, re.S).group(0)
+    svg_root(timeline)
+    developments = client.get("/id/country/KZ.json").get_json()["sections"]["timeline"]
+    assert timeline.count('<g class="event') == len(developments)
+    measure = client.get("/def/measure-type/release-of-detainees", headers={"Accept": "text/html"}).data.decode()
+    pictures = re.findall(r"<svg.*?</svg>", measure, re.S)
+    assert len(pictures) == 2  # the map and the timeline
+    reports = client.get("/def/measure-type/release-of-detainees.json").get_json()["sections"]["reports"]
+    assert pictures[1].count('<g class="event') == len(reports)

@@ -287,6 +287,9 @@ def _event_title(e: dict, d: dict) -> str:
 def _timeline(groups: list[tuple[str, str | None, list[dict]]], *, start, end, title: str, kind: str) -> str:
     """Rows of events; GROUPS are (row label, row link, events) in display order."""
     width = 960.0
+    if not any(events for _, _, events in groups):
+        empty = f'<text class="empty" x="{_n(width / 2)}" y="28" text-anchor="middle" fill="#666">No {text(kind)} to show</text>'
+        return _svg(width, 48, title, [empty], f"timeline {kind}")
     marks_by_row = [(label, href, [_mark(e) for e in events]) for label, href, events in groups]
     extents = [m.extent for _, _, marks in marks_by_row for m in marks if m.extent]
     lo = parse_date(start)
@@ -294,9 +297,8 @@ def _timeline(groups: list[tuple[str, str | None, list[dict]]], *, start, end, t
     if extents:
         lo = lo or min(x[0] for x in extents).replace(day=1)
         hi = hi or _add_month(max(x[1] for x in extents)) - dt.timedelta(days=1)
-    if lo is None or hi is None:
-        today = dt.date.today()
-        lo = lo or (hi or today).replace(day=1)
+    if lo is None or hi is None:  # only undated events, and no window asked for
+        lo = lo or (hi.replace(day=1) if hi else dt.date(2020, 1, 1))
         hi = hi or _add_month(lo) - dt.timedelta(days=1)
     if hi < lo:
         lo, hi = hi, lo
@@ -312,7 +314,7 @@ def _timeline(groups: list[tuple[str, str | None, list[dict]]], *, start, end, t
         return min(max(d, t0), t1)
 
     lane_h, bar_h, radius, pad = 16.0, 9.0, 4.5, 5.0
-    palette, used, body = _Palette(), {}, []
+    palette, used = _Palette(), {}
     uses_planned = uses_tick = False
     rows_svg, y = [], top
     for index, (label, href, marks) in enumerate(marks_by_row):
@@ -349,7 +351,10 @@ def _timeline(groups: list[tuple[str, str | None, list[dict]]], *, start, end, t
             colour = palette.colour(slug, negative)
             key = (slug, negative)
             if key not in used:
-                used[key] = (str(e.get("status_label") or status_label(slug) if slug else "No status"), colour)
+                words = str(e.get("status_label") or status_label(slug)) if slug else "No status"
+                if negative and slug not in NEGATIVE_STATUSES:
+                    words += " (negative)"
+                used[key] = (words, colour)
             cy = y + pad + m.lane * lane_h + lane_h / 2
             shapes = []
             if m.undated:
@@ -358,11 +363,9 @@ def _timeline(groups: list[tuple[str, str | None, list[dict]]], *, start, end, t
                 if m.tick and t0 <= m.tick < t1 and m.tick > m.dot:
                     shapes.append(f'<line x1="{_n(x(m.dot))}" y1="{_n(cy)}" x2="{_n(x(m.tick))}" y2="{_n(cy)}" stroke="{colour}" stroke-width="1.5"/>')
             for seg, dashed in ((m.solid, False), (m.dashed, True)):
-                if not seg:
-                    continue
-                a, b = x(clamp(seg[0])), x(clamp(seg[1]) + (dt.timedelta(days=1) if seg[1] < t1 else dt.timedelta(0)))
-                if b <= a and (seg[1] < t0 or seg[0] >= t1):
-                    continue
+                if not seg or seg[1] < t0 or seg[0] >= t1:
+                    continue  # none of it inside the window
+                a, b = x(clamp(seg[0])), x(clamp(seg[1] + dt.timedelta(days=1)))  # to the end of its last day
                 w = max(b - a, 2.0)
                 if dashed:
                     uses_planned = True
@@ -410,9 +413,6 @@ def _timeline(groups: list[tuple[str, str | None, list[dict]]], *, start, end, t
     if not months or not labelled:
         axis.append(f'<text x="{_n(left)}" y="{_n(top - 10)}" fill="#444">{text(t0.strftime("%d %b %Y"))}</text>')
     axis.append(f'<line x1="{_n(left)}" y1="{_n(top)}" x2="{_n(right)}" y2="{_n(top)}" stroke="#888" stroke-width="1"/>')
-    if not marks_by_row:
-        rows_svg.append(f'<text class="empty" x="{_n(width / 2)}" y="{_n(top + 24)}" text-anchor="middle" fill="#666">No {text(kind)} to show</text>')
-        bottom = top + 40
     extra = []
     if uses_planned:
         extra.append((
@@ -467,9 +467,10 @@ def measure_timeline(rows: list[dict], *, start: str | None = None, end: str | N
 # -- the world map ------------------------------------------------------------------------------
 
 
-def topology_polygons(topology: dict, geometry: dict) -> list[list[list[tuple[float, float]]]]:
-    """The polygons (lists of rings of (lon, lat)) of one geometry object of a TopoJSON topology."""
-    arcs = _decoded_arcs(topology)
+def topology_polygons(topology: dict, geometry: dict, arcs: list | None = None) -> list[list[list[tuple[float, float]]]]:
+    """The polygons (lists of rings of (lon, lat)) of one geometry object of a TopoJSON topology
+    (ARCS: the topology's arcs, decoded, when the caller has them already)."""
+    arcs = arcs if arcs is not None else decode_arcs(topology)
 
     def ring(indexes: list[int]) -> list[tuple[float, float]]:
         points: list[tuple[float, float]] = []
@@ -486,10 +487,8 @@ def topology_polygons(topology: dict, geometry: dict) -> list[list[list[tuple[fl
     return []
 
 
-def _decoded_arcs(topology: dict) -> list[list[tuple[float, float]]]:
-    cached = topology.get("_decoded")
-    if cached is not None:
-        return cached
+def decode_arcs(topology: dict) -> list[list[tuple[float, float]]]:
+    """A topology's arcs as lists of (x, y): quantised delta-encoded positions decoded with its transform."""
     transform = topology.get("transform")
     arcs = []
     for arc in topology["arcs"]:
@@ -504,8 +503,32 @@ def _decoded_arcs(topology: dict) -> list[list[tuple[float, float]]]:
         else:
             points = [(p[0], p[1]) for p in arc]
         arcs.append(points)
-    topology["_decoded"] = arcs
     return arcs
+
+
+def simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple[float, float]]:
+    """Douglas–Peucker: drop the points closer than TOLERANCE to the line of their neighbours
+    (end points kept, so arcs shared by two countries stay shared and borders stay closed)."""
+    if len(points) < 3 or tolerance <= 0:
+        return points
+    keep = [False] * len(points)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(points) - 1)]
+    while stack:
+        first, last = stack.pop()
+        (ax, ay), (bx, by) = points[first], points[last]
+        dx, dy = bx - ax, by - ay
+        norm = math.hypot(dx, dy)
+        worst, index = -1.0, -1
+        for i in range(first + 1, last):
+            px, py = points[i]
+            dist = abs(dy * (px - ax) - dx * (py - ay)) / norm if norm else math.hypot(px - ax, py - ay)
+            if dist > worst:
+                worst, index = dist, i
+        if worst > tolerance:
+            keep[index] = True
+            stack += [(first, index), (index, last)]
+    return [p for p, k in zip(points, keep, strict=True) if k]
 
 
 def natural_earth(lon: float, lat: float) -> tuple[float, float]:
@@ -593,12 +616,15 @@ def reference_countries(path: str = str(COUNTRIES_TTL)) -> dict[str, tuple[str, 
 #: the 960-pixel picture), which keeps the SVG small without visible loss at 1:110m.
 _GRID = 1920
 _MAP_WIDTH = 960.0
+#: Douglas–Peucker tolerance on the arcs, in degrees (0.2° is under a pixel of the 960-pixel map).
+_SIMPLIFY_DEGREES = 0.2
 
 
 @lru_cache(maxsize=1)
 def world_geometry() -> WorldGeometry:
     """The world's countries, decoded, projected and reduced to SVG path data (cached)."""
     topology = json.loads(Path(WORLD_GEOMETRY).read_text(encoding="utf-8"))
+    arcs = [simplify(arc, _SIMPLIFY_DEGREES) for arc in decode_arcs(topology)]
     codes = reference_countries()
     # fit the whole sphere's outline (Natural Earth: a rounded rectangle) into the grid
     outline = [(-180.0, lat) for lat in range(-90, 91)] + [(180.0, lat) for lat in range(90, -91, -1)]
@@ -637,7 +663,7 @@ def world_geometry() -> WorldGeometry:
         numeric = str(numeric).zfill(3) if numeric is not None else None
         code, label = codes.get(numeric, (None, None)) if numeric else (None, None)
         name = label or (geometry.get("properties") or {}).get("name") or "Unnamed area"
-        polygons = topology_polygons(topology, geometry)
+        polygons = topology_polygons(topology, geometry, arcs)
         d = path(copy for polygon in polygons for r in polygon for copy in antimeridian_copies(r))
         if not d:  # too small for the grid: keep a speck so that every country has its path
             lon, lat = polygons[0][0][0]

@@ -17,6 +17,7 @@ from ..namespaces import BASE, DCAT, KG, VOID, bind_prefixes
 from ..results import to_rdf
 from ..sparql import is_safe_iri
 from . import get_runner, negotiate, open_dump_store
+from .pictures import country_timeline, measure_timeline, world_map
 
 bp = Blueprint("linked_data", __name__)
 
@@ -71,7 +72,14 @@ def dereference(path: str):
     view = views.resource(get_runner(), iri)
     if view is None:
         return _not_found(iri)
-    return page("resource.html", view, chosen, jsonld=describe(iri))
+    pictures = {}
+    if chosen == "html" and view["kind"] == "country":
+        pictures["timeline"] = country_timeline(view)
+    elif chosen == "html" and view["kind"] == "measure_type":
+        pictures["timeline"] = measure_timeline(view)
+        matrix_view, _ = views.matrix(get_runner(), None, None, [iri])
+        pictures["map"] = world_map(matrix_view, f"{view['resource']['label']}: status by country")
+    return page("resource.html", view, chosen, jsonld=describe(iri), pictures=pictures)
 
 
 @bp.get("/def/")
@@ -103,13 +111,14 @@ def describe(iri: str) -> Graph | None:
     return graph
 
 
-def page(template: str, view: dict, chosen: str, jsonld: Graph | None = None, status: int = 200) -> Response:
+def page(template: str, view: dict, chosen: str, jsonld: Graph | None = None, status: int = 200,
+         pictures: dict | None = None) -> Response:
     """A view as HTML (with its JSON-LD embedded) or as its .json twin."""
     if chosen == "json":
         response = current_app.json.response(view)
     else:
         embedded = jsonld.serialize(format="json-ld") if jsonld is not None else None
-        body = render_template(template, view=view, jsonld=embedded, twin=json_twin())
+        body = render_template(template, view=view, jsonld=embedded, twin=json_twin(), pictures=pictures or {})
         response = Response(body, mimetype="text/html")
     response.status_code = status
     return response

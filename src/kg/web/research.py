@@ -8,12 +8,13 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from .. import named_queries, views
 from ..errors import KGError
 from ..results import to_csv
-from . import get_runner
+from ..namespaces import MT
+from . import get_runner, pictures
 from .linked_data import page
 
 bp = Blueprint("research", __name__)
@@ -59,6 +60,25 @@ def matrix(fmt: str = "html"):
     if fmt == "csv":
         return _download(matrix_csv(view), "csv", "matrix")
     return page("matrix.html", view, "json" if fmt == "json" else "html")
+
+
+@bp.get("/map")
+@bp.get("/map.svg", endpoint="map_svg")
+def world_map():
+    """A world map coloured by each country's status for one measure type (?type=mt:…)."""
+    runner = get_runner()
+    types = [{"value": str(r["value"]), "label": str(r["label"])} for r in views.run(runner, "choices-measure-types")]
+    chosen = request.args.get("type") or str(MT["release-of-detainees"])
+    label = next((t["label"] for t in types if t["value"] == chosen), None)
+    if label is None:
+        abort(404)
+    view, _ = views.matrix(runner, region=None, day=request.args.get("day") or None, types=[chosen])
+    picture = pictures.world_map(view, f"{label}: status by country")
+    if request.path.endswith(".svg"):
+        return Response(str(picture), mimetype="image/svg+xml")
+    page_view = {"title": f"Map: {label}", "types": types, "type": chosen, "label": label,
+                 "day": request.args.get("day", ""), "countries": len(view["rows"])}
+    return Response(render_template("map.html", view=page_view, picture=picture), mimetype="text/html")
 
 
 def matrix_csv(view: dict) -> str:
