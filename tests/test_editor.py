@@ -166,3 +166,26 @@ def test_only_turtle_files_are_accepted(editor_app):
     response = client.post("/editor/upload", data={"csrf": csrf(client), "files": (io.BytesIO(b"{}"), "data.jsonld")},
                            content_type="multipart/form-data")
     assert response.status_code == 400 and b"only Turtle files" in response.data
+
+
+def test_paste_text_draft_edit_validate_load(editor_app, store_path):
+    client = signed_in(editor_app)
+    text = ("14 June 2020 – Kazakhstan\n\nKazakhstan has introduced a moratorium on new detention orders. "
+            "No persons have been released.\n")  # short: this app's upload cap is 20 kB
+    drafted = client.post("/editor/draft", data={"csrf": csrf(client), "text": text, "country": "KZ"})
+    page = drafted.data.decode()
+    assert drafted.status_code == 200 and "# REVIEW:" in page
+    turtle = re.search(r'<textarea id="turtle" name="turtle"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    import html
+
+    turtle = html.unescape(turtle)
+    assert "mt:moratorium-on-detention-orders" in turtle and "st:none-occurred" in turtle
+    edited = turtle.replace('"No release of detainees"@en', '"No one released"@en')
+    preview = client.post("/editor/upload", data={"csrf": csrf(client), "turtle": edited, "name": "2020-06-14-kazakhstan.ttl"},
+                          content_type="multipart/form-data")
+    assert preview.status_code == 200, preview.data.decode()[:2000]
+    done = client.post("/editor/confirm", data={"csrf": csrf(client)})
+    assert done.status_code == 302
+    store = EmbeddedStore(store_path, read_only=True)
+    assert store.graph_triples("https://w3id.org/detention-kg/id/graph/update/2020-06-14-kazakhstan")
+    store.close()

@@ -281,6 +281,61 @@ def serve(host, port, store):
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
+@main.command("new")
+@click.option("--date", required=True, help="The update's date, YYYY-MM-DD (or '14 June 2020').")
+@click.option("--country", required=True, help="The country: ISO alpha-2, alpha-3 or English name.")
+@click.option("--source", default=None, metavar="URL", help="The update's web page.")
+@click.option("--title", default=None, help="Title (default: 'Country, D Month YYYY').")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Where to write; '-' for standard output. Default: $KG_DATA/updates/<date>-<country>.ttl.")
+def new(date, country, source, title, output):
+    """Write a new update file from the template, its required fields filled in.
+
+    The rest of the template is comments that say what to add; the file validates as written.
+    An existing file is never overwritten.
+    """
+    from .draft import new_update, update_slug
+
+    text = new_update(date, country, source, title)
+    _write_new_file(text, output, f"{update_slug(date, country)}.ttl")
+
+
+@main.command()
+@click.argument("text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--date", default=None, help="The update's date, if the text has no header line.")
+@click.option("--country", default=None, help="The country, if the text has no header line.")
+@click.option("--source", default=None, metavar="URL", help="The update's web page.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Where to write; '-' for standard output. Default: $KG_DATA/updates/<date>-<country>.ttl.")
+def draft(text_file, date, country, source, output):
+    """Turn an update's prose into a draft Turtle file to review.
+
+    Finds the date, the country, known organisations and authorities, measure types and
+    statuses (negations included: "no moratorium", "had not been released"), figures with
+    what they count, and cross-references ("see the 10 June Germany update"). Every guess
+    carries a '# REVIEW:' comment; the report of `kg validate` on the draft follows.
+    """
+    from .draft import draft_update
+    from .validate import format_human
+
+    result = draft_update(text_file.read_text(encoding="utf-8"), date=date, country=country, source_url=source)
+    for warning in result.findings.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    _write_new_file(result.turtle, output, result.file_name)
+    click.echo(format_human([result.validate()]), err=True)
+
+
+def _write_new_file(text: str, output: Path | None, default_name: str) -> None:
+    if output is not None and str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    target = output or Path(settings.get("DATA")) / "updates" / default_name
+    if target.exists():
+        raise KGError(f"{target} exists already", "choose another --output, or edit that file")
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}", err=True)
+
+
 @main.command()
 def queries():
     """List the named queries with their titles and parameters."""

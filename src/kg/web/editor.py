@@ -100,7 +100,7 @@ def index():
     finally:
         store.close()
     return render_template("editor.html", title="Editor", graphs=graphs, draft=None,
-                           drafting=_drafting_available(), message=request.args.get("message"))
+                           message=request.args.get("message"))
 
 
 @bp.post("/upload")
@@ -194,7 +194,7 @@ def draft():
     finally:
         store.close()
     return render_template("editor.html", title="Editor", graphs=graphs, draft=result,
-                           drafting=True, message="A draft: check every line marked REVIEW, then validate.")
+                           message="A draft: check every line marked REVIEW, then validate.")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -262,10 +262,3 @@ def _discard(folder: Path | None) -> None:
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
 
-
-def _drafting_available() -> bool:
-    try:
-        from .. import draft  # noqa: F401
-    except ImportError:
-        return False
-    return True
