@@ -94,12 +94,7 @@ def logout():
 @bp.get("/")
 def index():
     """Upload files, draft from text, and the graphs the store holds (with unload)."""
-    store = open_dump_store()
-    try:
-        graphs = store.graphs()
-    finally:
-        store.close()
-    return render_template("editor.html", title="Editor", graphs=graphs, draft=None,
+    return render_template("editor.html", title="Editor", graphs=_graphs(), draft=None,
                            message=request.args.get("message"))
 
 
@@ -188,16 +183,19 @@ def draft():
         country=request.form.get("country") or None,
         source_url=request.form.get("source") or None,
     )
-    store = open_dump_store()
-    try:
-        graphs = store.graphs()
-    finally:
-        store.close()
-    return render_template("editor.html", title="Editor", graphs=graphs, draft=result,
+    return render_template("editor.html", title="Editor", graphs=_graphs(), draft=result,
                            message="A draft: check every line marked REVIEW, then validate.")
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _graphs():
+    store = open_dump_store()
+    try:
+        return store.graphs()
+    finally:
+        store.close()
 
 
 def _preview(folder: Path, note: str | None = None):
