@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,11 +34,13 @@ def test_first_start_builds_the_store_and_later_starts_reuse_it(tmp_path):
     first = serve(store_dir, port)
     try:
         wait_for(f"http://127.0.0.1:{port}/", first, timeout=120)
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
+        home = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/index.json").read())
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/id/update/2020-06-14-kazakhstan").read().decode()
     finally:
         output = stop(first)
     files = len(list(DATA.rglob("*.ttl"))) + len(list((DATA.parent / "ontology").glob("*.ttl")))
     assert "built the store:" in output and f"{files} loaded" in output, output
+    assert home["counts"]["updates"] == len(list((DATA / "updates").glob("*.ttl")))
     assert "Kazakhstan, 14 June 2020" in page
 
     store = EmbeddedStore(store_dir)
