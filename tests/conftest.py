@@ -74,13 +74,29 @@ def oxigraph_url():
         yield base
 
 
-@pytest.fixture(params=["embedded", "remote"])
+@pytest.fixture(scope="session")
+def virtuoso():
+    """A real Virtuoso (generated virtuoso.ini, loopback only, temporary folder) for the whole session.
+
+    Its row cap (ResultSetMaxRows) is small, so that the store tests that read more rows
+    (dumps, history, graph lists) go through the remote store's paging."""
+    from servers import SESSION_VIRTUOSO_MAX_ROWS, virtuoso_serve
+
+    with virtuoso_serve(max_rows=SESSION_VIRTUOSO_MAX_ROWS) as server:
+        yield server
+
+
+@pytest.fixture(params=["embedded", "remote", "virtuoso"])
 def store(request, tmp_path):
-    """An empty store of each implementation: embedded on disk, and `oxigraph serve` over HTTP."""
+    """An empty store of each implementation: embedded on disk, `oxigraph serve` and Virtuoso over HTTP."""
     from kg.store import EmbeddedStore, RemoteStore
 
     if request.param == "embedded":
         store = EmbeddedStore(tmp_path / "store")
+    elif request.param == "virtuoso":
+        server = request.getfixturevalue("virtuoso")
+        server.clear()
+        store = server.store()
     else:
         base = request.getfixturevalue("oxigraph_url")
         store = RemoteStore(f"{base}/query", f"{base}/update")

@@ -1,16 +1,21 @@
-"""Real server processes on loopback for tests: `oxigraph serve`, and a server that always fails."""
+"""Real server processes on loopback for tests: `oxigraph serve`, Virtuoso, and a server that always fails."""
 
 from __future__ import annotations
 
 import http.server
+import os
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -58,6 +63,197 @@ def oxigraph_serve(location: Path | None = None):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# -- Virtuoso Open Source (Debian package virtuoso-opensource, 7.2) ----------------------------
+
+VIRTUOSO_BINARY = "/usr/bin/virtuoso-t"
+SESSION_VIRTUOSO_MAX_ROWS = 500  # the row cap of the test session's Virtuoso (tests/conftest.py)
+ISQL_BINARY = "/usr/bin/isql-vt"
+VIRTUOSO_SYSTEM_GRAPHS = (  # made at database creation; hidden from SPARQL below
+    "http://www.openlinksw.com/schemas/virtrdf#",
+    "http://www.w3.org/ns/ldp#",
+    "http://localuriqaserver/sparql",
+)
+VIRTUOSO_INI = """\
+; Generated for one test session: every listener on 127.0.0.1, every file in {folder}.
+[Database]
+DatabaseFile       = {folder}/virtuoso.db
+ErrorLogFile       = {folder}/virtuoso.log
+LockFile           = {folder}/virtuoso.lck
+TransactionFile    = {folder}/virtuoso.trx
+xa_persistent_file = {folder}/virtuoso.pxa
+ErrorLogLevel      = 7
+FileExtend         = 200
+MaxCheckpointRemap = 2000
+Striping           = 0
+TempStorage        = TempDatabase
+
+[TempDatabase]
+DatabaseFile       = {folder}/virtuoso-temp.db
+TransactionFile    = {folder}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping           = 0
+
+[Parameters]
+ServerPort           = 127.0.0.1:{sql_port}
+DisableUnixSocket    = 1
+DisableTcpSocket     = 0
+MaxClientConnections = 10
+CheckpointInterval   = 60
+O_DIRECT             = 0
+CaseMode             = 2
+AllowOSCalls         = 0
+DirsAllowed          = {folder}
+ThreadsPerQuery      = 2
+AsyncQueueMaxThreads = 4
+MaxQueryMem          = 256M
+; 8 kB pages: 80 MB of buffers (the package default), a fifth of them dirty at most
+NumberOfBuffers      = {buffers}
+MaxDirtyBuffers      = {dirty_buffers}
+MaxSortedTopRows     = {max_sorted_rows}
+
+[HTTPServer]
+ServerPort           = 127.0.0.1:{http_port}
+ServerRoot           = {folder}/www
+MaxClientConnections = 8
+ServerThreads        = 8
+MaxKeepAlives        = 8
+KeepAliveTimeout     = 10
+EnabledDavVSP        = 0
+HTTPProxyEnabled     = 0
+Charset              = UTF-8
+
+[SPARQL]
+ResultSetMaxRows           = {max_rows}
+MaxQueryCostEstimationTime = {cost_seconds}
+MaxQueryExecutionTime      = {max_seconds}
+"""
+
+# Run once on the new database, as dba. The writer is a user of its own with SPARQL_UPDATE
+# (not dba, and not the anonymous SPARQL account: /sparql stays read-only); it signs in to
+# /sparql-auth with HTTP digest. Virtuoso's own graphs are made private so that the default
+# graph of /sparql is the union of the data's graphs only.
+VIRTUOSO_SETUP = """\
+DB.DBA.USER_CREATE ('{user}', '{password}');
+GRANT SPARQL_UPDATE TO "{user}";
+DB.DBA.RDF_GRAPH_GROUP_CREATE ('http://www.openlinksw.com/schemas/virtrdf#PrivateGraphs', 1);
+{private}
+DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 0, 1);
+DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 1, 0);
+DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('{user}', 3, 0);
+USER_SET_PASSWORD ('dba', '{dba_password}');
+"""
+
+
+@dataclass
+class Virtuoso:
+    """A running Virtuoso: its endpoints, the writer's credentials and its folder."""
+
+    base: str
+    sql_port: int
+    folder: Path
+    user: str
+    password: str
+    dba_password: str
+    process: subprocess.Popen
+    startup: float  # seconds from start to the first answer of /sparql, setup included
+
+    @property
+    def query_url(self) -> str:
+        return f"{self.base}/sparql"
+
+    @property
+    def update_url(self) -> str:
+        return f"{self.base}/sparql-auth"
+
+    def isql(self, sql: str, timeout: float = 60) -> str:
+        """Run SQL statements as dba; raise if any fails."""
+        return run_isql(self.sql_port, "dba", self.dba_password, sql, self.folder, timeout)
+
+    def store(self, **options):
+        """A RemoteStore on this server, writing as the writer user."""
+        from kg.store import RemoteStore
+
+        return RemoteStore(self.query_url, self.update_url, user=self.user, password=self.password, **options)
+
+    def clear(self) -> None:
+        """Drop every graph of the data (Virtuoso's own graphs stay)."""
+        keep = ", ".join(f"iri_to_id ('{g}')" for g in VIRTUOSO_SYSTEM_GRAPHS)
+        self.isql(f"DELETE FROM DB.DBA.RDF_QUAD WHERE G NOT IN ({keep});")
+
+
+def run_isql(port: int, user: str, password: str, sql: str, folder: Path, timeout: float = 60) -> str:
+    script = folder / f"isql-{secrets.token_hex(4)}.sql"
+    script.write_text(sql)
+    try:
+        done = subprocess.run(
+            [ISQL_BINARY, f"127.0.0.1:{port}", user, password, str(script)],
+            capture_output=True, text=True, timeout=timeout,
+        )
+    finally:
+        script.unlink()
+    if done.returncode != 0 or "*** Error" in done.stdout or "*** Error" in done.stderr:
+        raise RuntimeError(f"isql failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@contextmanager
+def virtuoso_serve(*, max_rows: int = 10000, max_seconds: int = 60, max_sorted_rows: int = 10000,
+                   cost_seconds: int = 400, buffers: int = 10000, folder: Path | None = None):
+    """Virtuoso with a generated virtuoso.ini in a temporary folder, listening on 127.0.0.1 only.
+
+    Yields a `Virtuoso`. MAX_ROWS is the [SPARQL] ResultSetMaxRows cap, MAX_SECONDS its
+    MaxQueryExecutionTime. The process runs in a group of its own, killed at the end with the folder.
+    """
+    if not Path(VIRTUOSO_BINARY).exists():
+        raise RuntimeError("Virtuoso is not installed: apt-get install virtuoso-opensource (make install-test does)")
+    own_folder = folder is None
+    folder = Path(tempfile.mkdtemp(prefix="kg-virtuoso-")) if folder is None else folder
+    (folder / "www").mkdir(parents=True, exist_ok=True)
+    sql_port, http_port = free_port(), free_port()
+    while http_port == sql_port:
+        http_port = free_port()
+    ini = folder / "virtuoso.ini"
+    ini.write_text(VIRTUOSO_INI.format(
+        folder=folder, sql_port=sql_port, http_port=http_port, max_rows=max_rows, max_seconds=max_seconds,
+        max_sorted_rows=max_sorted_rows, cost_seconds=cost_seconds, buffers=buffers, dirty_buffers=buffers * 3 // 4,
+    ))
+    started = time.monotonic()
+    log = open(folder / "stdout.log", "wb")
+    process = subprocess.Popen(
+        [VIRTUOSO_BINARY, "+foreground", "+configfile", str(ini)],
+        cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_for(f"{base}/sparql?query=ASK%7B%7D", process, timeout=120)
+        user, password, dba_password = "kg_writer", secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+        private = "\n".join(
+            f"DB.DBA.RDF_GRAPH_GROUP_INS ('http://www.openlinksw.com/schemas/virtrdf#PrivateGraphs', '{g}');"
+            for g in VIRTUOSO_SYSTEM_GRAPHS
+        )
+        run_isql(sql_port, "dba", "dba", VIRTUOSO_SETUP.format(
+            user=user, password=password, dba_password=dba_password, private=private), folder)
+        yield Virtuoso(base, sql_port, folder, user, password, dba_password, process, time.monotonic() - started)
+    finally:
+        _stop_group(process)
+        log.close()
+        if own_folder:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop a process started with start_new_session=True, and everything in its group."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 @contextmanager

@@ -148,8 +148,8 @@ def test_a_failing_file_is_reported_beside_its_line_and_cannot_be_loaded(editor_
     assert "kg:status st:" not in row and "kg:status mt:border-closure" in row
     assert "Give exactly one status from the status scheme" in row
     assert re.search(r"<button type=\"submit\" disabled>Load</button>", page)
-    refused = client.post("/editor/confirm", data={"csrf": csrf(client)})
-    assert refused.status_code == 422 and "nothing was loaded" in refused.data.decode()
+    refused = client.post("/editor/confirm", data={"csrf": csrf(client)})  # the refused upload was not kept
+    assert refused.status_code == 400 and "nothing is waiting to be loaded" in refused.data.decode()
     assert fingerprint(store_path) == before
 
 

@@ -365,13 +365,6 @@ def _query_workers() -> set[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.xfail(strict=True, reason=(
-    "kg.runner.QueryRunner.check / kg.web.sparql: a query of ~10 kB (within MAX_QUERY_LENGTH) nesting 5,000 "
-    "groups `SELECT * WHERE {{{…}}}` (or 5,000 parentheses in a FILTER) overflows the stack of pyoxigraph's "
-    "SPARQL parser: the query worker dies of SIGSEGV and the client gets 400 'the query worker stopped "
-    "unexpectedly — try again; it has been replaced'. Each such request costs a worker (a new Python process "
-    "and store handle); a few in parallel leave every worker dead or restarting (503 for everyone). The "
-    "query should be refused before it reaches a worker (400: nested too deeply), and no worker should die"))
 def test_a_deeply_nested_query_does_not_kill_a_query_worker(hostile_app):
     client = hostile_app.test_client()
     assert client.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200
@@ -399,12 +392,6 @@ def _csrf(client) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kg/web/editor.py _bearer_ok, guard and login: hmac.compare_digest(str, str) raises TypeError "
-    "('comparing strings with non-ASCII characters is not supported') when the value sent is not ASCII, "
-    "so `Authorization: Bearer café` on any /editor route (GET too, before sign-in), a non-ASCII csrf form "
-    "field on any editor POST, or a non-ASCII token on /editor/login answer 500 instead of 403 or the "
-    "sign-in redirect. Compare bytes (value.encode()) instead"))
 @pytest.mark.parametrize("case", ["bearer-get", "bearer-post", "csrf", "login-token"])
 def test_non_ascii_editor_credentials_are_refused(production_app, case):
     client = production_app.test_client()
@@ -421,11 +408,6 @@ def test_non_ascii_editor_credentials_are_refused(production_app, case):
     assert response.status_code in expected, response.status_code
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kg.named_queries.Param.term (date): only the shape \\d{4}-\\d{2}-\\d{2} is checked, so day=2020-02-30 or "
-    "2020-13-45 becomes an ill-typed xsd:date literal: /matrix?day=… and /queries/in-force-on?day=… answer 200 "
-    "(with the filter silently matching nothing) and rdflib logs a traceback ('Failed to convert Literal lexical "
-    "form') in the server log; day=x answers 400. An impossible date should be a 400 'is not a date'"))
 @pytest.mark.parametrize("path", ["/matrix.json", "/queries/in-force-on.json"])
 def test_an_impossible_date_is_refused(hostile_app, path):
     response = hostile_app.test_client().get(path, query_string={"day": "2020-02-30"})

@@ -103,10 +103,16 @@ def test_graph_names_for_files_without_an_update(tmp_path):
 # -- the commands, on the embedded store and on `oxigraph serve` -----------------------------
 
 
-@pytest.fixture(params=["embedded", "remote"])
-def store_args(request, tmp_path):
+@pytest.fixture(params=["embedded", "remote", "virtuoso"])
+def store_args(request, tmp_path, monkeypatch):
     if request.param == "embedded":
         return ["--store", str(tmp_path / "store")]
+    if request.param == "virtuoso":
+        server = request.getfixturevalue("virtuoso")
+        server.clear()
+        monkeypatch.setenv("KG_SPARQL_USER", server.user)
+        monkeypatch.setenv("KG_SPARQL_PASSWORD", server.password)
+        return ["--sparql-query", server.query_url, "--sparql-update", server.update_url]
     base = request.getfixturevalue("oxigraph_url")
     from kg.store import RemoteStore
 

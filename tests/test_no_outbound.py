@@ -226,16 +226,6 @@ def remote_app(oxigraph_url):
     yield app
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kg.sparql.uses_service (the SERVICE check of kg.runner.QueryRunner.check) tokenizes the query with a "
-    "regex whose IRI rule refuses a backslash, while SPARQL (and Oxigraph) accept \\u escapes inside an IRI: "
-    "in `SELECT * WHERE { BIND(<http://x/\\u0041#> AS ?x) SERVICE <http://127.0.0.1:PORT/sparql> { ?s ?p ?o } }` "
-    "the tokenizer sees `<` and words, then takes `#> AS ?x) SERVICE …` for a comment to the end of the line, "
-    "so the check passes and the query worker's pyoxigraph POSTs the sub-query to the URL (User-Agent "
-    "Oxigraph/0.5.13) — server-side request forgery to any host the server can reach, from GET /sparql, "
-    "POST and the HTML query page (with SERVICE SILENT the page even answers 200); on a remote store the "
-    "query goes to `oxigraph serve`, which fetches it. Refuse SERVICE from the parsed algebra (or run the "
-    "workers with SERVICE disabled) instead of a text scan"))
 @pytest.mark.parametrize("how", ["get", "page", "remote-store"])
 def test_a_service_hidden_from_the_text_check_is_not_fetched(request, listener, how):
     app = request.getfixturevalue("remote_app" if how == "remote-store" else "web_app")

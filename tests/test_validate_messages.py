@@ -137,7 +137,7 @@ def test_two_updates_in_one_file_are_refused(validator, tmp_path):
 def test_a_file_that_is_not_utf8(validator, tmp_path):
     path = tmp_path / "latin1.ttl"
     path.write_bytes((PROLOGUE + UPDATE).replace("Testland", "Tëstland").encode("latin-1"))
-    assert human(validator, path)[0] == f"{path}:13: the file is not UTF-8 text: save it as UTF-8"
+    assert human(validator, path)[0] == f"{path}:13:21: the file is not UTF-8 text: save it as UTF-8"
 
 
 # -- the command: exit codes and formats -------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib.namespace import RDF
+from rdflib.namespace import OWL, RDF, SKOS
 
 from .errors import KGError
 from .namespaces import ID, KG
@@ -67,11 +67,23 @@ class LoadSummary:
         return text + (f", {len(self.failed)} refused" if self.failed else "")
 
 
-def graph_iri_for(path: Path, updates: Iterable[str]) -> str:
-    """The named graph a file goes into: derived from its update's IRI, else from its folder and name."""
+_REFERENCE_CLASSES = {KG.Country, KG.Region, KG.Organisation, KG.Authority}
+
+
+def graph_iri_for(path: Path, updates: Iterable[str], graph=None) -> str:
+    """The named graph a file goes into: derived from its update's IRI; for other files,
+    …/graph/ontology/NAME or …/graph/reference/NAME by what the file declares (GRAPH, when
+    given), else …/graph/FOLDER/NAME. A file keeps its graph wherever it is loaded from
+    (the editor's uploads sit in a temporary folder)."""
     updates = sorted(updates)
     if updates:
         return GRAPH_BASE + updates[0][len(str(ID)) :]  # id/update/X -> id/graph/update/X
+    if graph is not None:
+        types = set(graph.objects(None, RDF.type))
+        if OWL.Ontology in types or SKOS.ConceptScheme in types:
+            return f"{GRAPH_BASE}ontology/{path.stem}"
+        if types & _REFERENCE_CLASSES:
+            return f"{GRAPH_BASE}reference/{path.stem}"
     return f"{GRAPH_BASE}{path.resolve().parent.name}/{path.stem}"
 
 
@@ -108,7 +120,7 @@ class Loader:
             report = self.validator.validate_file(path)
             graph = None
             if report.graph is not None:
-                graph = graph_iri_for(path, map(str, report.graph.subjects(RDF.type, KG.Update)))
+                graph = graph_iri_for(path, map(str, report.graph.subjects(RDF.type, KG.Update)), report.graph)
                 if graph in owners:
                     report.problems.append(_duplicate_problem(path, graph, owners[graph]))
                 owners.setdefault(graph, str(path))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from rdflib import Literal, URIRef
@@ -40,8 +41,12 @@ class Param:
         if self.type == "iri":
             return parse_iri(text)
         if self.type == "date":
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                raise KGError(f"{self.name}: {text!r} is not a date", "write it as YYYY-MM-DD")
+            try:
+                valid = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) and date.fromisoformat(text)
+            except ValueError:
+                valid = False
+            if not valid:
+                raise KGError(f"{self.name}: {text!r} is not a date", "write a real day as YYYY-MM-DD")
             return Literal(text, datatype=XSD.date)
         if self.type == "integer":
             if not re.fullmatch(r"[+-]?\d+", text):

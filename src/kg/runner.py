@@ -26,7 +26,16 @@ from rdflib import BNode, Literal, URIRef
 
 from .errors import KGError
 from .query_worker import marker_state
-from .sparql import QueryTextError, bind, query_form, referenced_graphs, uses_service
+from .sparql import (
+    MAX_NESTING,
+    QueryTextError,
+    bind,
+    nesting_depth,
+    query_form,
+    referenced_graphs,
+    unescape_codepoints,
+    uses_service,
+)
 from .store.base import META_GRAPH, QueryResult, Store, StoreError
 from .store.remote import RemoteStore
 
@@ -181,7 +190,15 @@ class QueryRunner:
     # -- running -----------------------------------------------------------------------------
 
     def check(self, query: str, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()) -> str:
-        """Refuse what the public service must not run; return the query form (SELECT, ASK…)."""
+        """Refuse what the public service must not run; return the query form (SELECT, ASK…).
+
+        QUERY must already have its codepoint escapes processed (unescape_codepoints), as the
+        engine will run it: run() does that first."""
+        if nesting_depth(query) > MAX_NESTING:
+            raise QueryRefused(
+                f"the query nests groups or parentheses more than {MAX_NESTING} levels deep",
+                "flatten it: the engine's parser cannot take such depth",
+            )
         form = query_form(query)
         if form in _UPDATE_FORMS:
             raise QueryRefused(
@@ -218,6 +235,7 @@ class QueryRunner:
 
         With CACHED (page queries), the result is reused until the store's version changes.
         """
+        query = unescape_codepoints(query)
         self.check(query, default_graphs, named_graphs)
         text = bind(query, bindings) if bindings else query
         if not cached:

@@ -50,8 +50,11 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
 CONTEXT_GRAPH = "urn:kg:staging:context"
-#: Graphs where :attr:`CompiledShapes.prepare` records each node shape's focus nodes.
-FOCUS_GRAPH_PREFIX = "urn:kg:staging:focus:"
+#: Graphs :attr:`CompiledShapes.prepare` derives from the data: each node shape's focus nodes
+#: (``…focus:N``, ``?this <urn:kg:staging:in> ?g``). (Recording each sh:class's instances the
+#: same way was measured too: it cost more CPU than the two lookups per class it saves.)
+DERIVED_GRAPH_PREFIX = "urn:kg:staging:derived:"
+FOCUS_GRAPH_PREFIX = DERIVED_GRAPH_PREFIX + "focus:"
 _IN_FILE = "<urn:kg:staging:in>"
 
 _XSD_STRING_LIKE = (XSD.string, RDF.langString)
@@ -93,16 +96,37 @@ class Path:
 
 @dataclass
 class Check:
-    """One compiled constraint: a SELECT over the staging store, and what its rows mean."""
+    """One compiled constraint, and what the rows of its query mean for it."""
 
-    query: str
+    query: str  # the SELECT that finds its violations (possibly shared with other checks)
     component: str  # e.g. "MinCountConstraintComponent"
     node_shape: str | None  # IRI of the node shape (the one that has a target)
     source_shape: URIRef | BNode  # the shape that holds the constraint (a property shape or the node shape)
     path: Path | None
     message: str
     severity: str  # "violation", "warning" or "info"
-    reports_value: bool  # rows bind ?value
+    value_from: str | None  # the variable the reported value is in ("value" or "this"), None: no value
+    flag: str | None = None  # in a shared query, the boolean variable that marks this check's rows
+
+    @property
+    def reports_value(self) -> bool:
+        return self.value_from is not None
+
+
+@dataclass
+class Query:
+    """One SELECT over the staging store and the checks whose violations its rows report."""
+
+    text: str
+    checks: list[Check]
+
+    def violations(self, rows) -> Iterator[Violation]:
+        true = _TRUE
+        for row in rows:
+            for check in self.checks:
+                if check.flag is None or row[check.flag] == true:
+                    value = row[check.value_from] if check.value_from else None
+                    yield Violation(row["g"], row["this"], value, check)
 
 
 @dataclass
@@ -118,6 +142,9 @@ class Violation:
     def key(self) -> tuple:
         """(focus, path, component, value): what the agreement test compares with pyshacl."""
         return (_term_key(self.focus), self.check.path, self.check.component, _term_key(self.value))
+
+
+_TRUE = pyoxigraph.Literal("true", datatype=pyoxigraph.NamedNode(str(XSD.boolean)))
 
 
 def _term_key(term) -> str | None:
@@ -148,6 +175,7 @@ class _Compiler:
         self.subclasses = subclasses
         self.ctx = f"<{context_graph}>"
         self._fresh = itertools.count()
+        self._shapes = itertools.count()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -348,42 +376,107 @@ class _Compiler:
         return (
             "{ SELECT DISTINCT ?g ?this WHERE { "
             + " UNION ".join(branches)
-            + f' FILTER(?g != {self.ctx} && !STRSTARTS(STR(?g), "{FOCUS_GRAPH_PREFIX}")) }} }}'
+            + f' FILTER(?g != {self.ctx} && !STRSTARTS(STR(?g), "{DERIVED_GRAPH_PREFIX}")) }} }}'
         )
 
     # -- top-level checks ---------------------------------------------------------------------
 
-    def compile_node_shape(self, shape, prepare: list[str] | None) -> list[Check]:
-        """The checks of one node shape; with PREPARE, its focus nodes are recorded once by an update."""
+    def compile_node_shape(self, shape, prepare: list[str] | None) -> list[Query]:
+        """The queries of one node shape; with PREPARE, its focus nodes are recorded once by an update.
+
+        Constraints are grouped so that the data is scanned as few times as possible: one query
+        over the focus nodes evaluates every constraint that looks at a focus node as a whole
+        (counts, sh:hasValue, constraints of the node shape itself), and one query per property
+        shape evaluates its constraints on each value node; each constraint's verdict is a
+        boolean column, and a row is returned when any is true.
+        """
         if self.sg.value(shape, SH.deactivated) == Literal(True):
             return []
         focus = self.focus_pattern(shape)
         if focus is None:
             return []
         if prepare is not None:
-            graph = f"<{FOCUS_GRAPH_PREFIX}{len(prepare)}>"
+            graph = f"<{FOCUS_GRAPH_PREFIX}{next(self._shapes)}>"
             prepare.append(f"INSERT {{ GRAPH {graph} {{ ?this {_IN_FILE} ?g }} }} WHERE {focus}")
             focus = f"GRAPH {graph} {{ ?this {_IN_FILE} ?g }}"
         node_shape = str(shape) if isinstance(shape, URIRef) else None
-        checks = []
+        queries: list[Query] = []
+        per_focus: list[tuple[Check, str]] = []  # (check, expression true on a violation)
+
+        def check(source, path, parameter, value_from) -> Check:
+            component = _COMPONENTS.get(parameter)
+            if component is None:
+                raise UnsupportedShape(f"unsupported constraint parameter {parameter} on {source}")
+            return Check("", component, node_shape, source, path, self.message(source) or _default_message(component, path),
+                         self.severity(source), value_from)
+
         # constraints on the focus node itself
         for parameter, argument in sorted(self.sg.predicate_objects(shape), key=_by_text):
             if parameter in _NOT_CONSTRAINTS:
                 continue
-            checks.append(self.compile_constraint(focus, shape, node_shape, None, parameter, argument))
+            if parameter == SH.equals:
+                queries.append(self.single(focus, shape, node_shape, None, parameter, argument))
+                continue
+            ok = self.value_ok(parameter, argument, shape, "?this")
+            if ok is None:
+                ok = self.pair_or_count_holds(parameter, argument, None, "?this")
+                value_from = None if parameter in (SH.minCount, SH.maxCount, SH.hasValue) else "this"
+            else:
+                value_from = "this"
+            per_focus.append((check(shape, None, parameter, value_from), f"!({ok})"))
         for prop in sorted(self.sg.objects(shape, SH.property), key=str):
             if self.sg.value(prop, SH.deactivated) == Literal(True):
                 continue
             path = self.path_of(prop)
             if path is None:
                 raise UnsupportedShape(f"the property shape {prop} of {shape} has no sh:path")
+            per_value: list[tuple[Check, str]] = []
             for parameter, argument in sorted(self.sg.predicate_objects(prop), key=_by_text):
                 if parameter in _NOT_CONSTRAINTS:
                     continue
                 if parameter == SH.property:
                     raise UnsupportedShape(f"nested sh:property under {prop} is not supported")
-                checks.append(self.compile_constraint(focus, prop, node_shape, path, parameter, argument))
-        return checks
+                small = parameter not in (SH.minCount, SH.maxCount) or int(argument) + (parameter == SH.maxCount) <= 4
+                if parameter in (SH.minCount, SH.maxCount, SH.hasValue) and small:
+                    holds = self.pair_or_count_holds(parameter, argument, path, "?this")
+                    per_focus.append((check(prop, path, parameter, None), f"!({holds})"))
+                elif parameter in (SH.minCount, SH.maxCount, SH.equals):
+                    queries.append(self.single(focus, prop, node_shape, path, parameter, argument))
+                elif parameter in (SH.lessThan, SH.lessThanOrEquals, SH.disjoint):
+                    o = self.var("o")
+                    bad = f"EXISTS {{ {self.triple('?this', f'<{argument}>', o)} FILTER({self.pair_violation(parameter, '?value', o)}) }}"
+                    per_value.append((check(prop, path, parameter, "value"), bad))
+                else:
+                    ok = self.value_ok(parameter, argument, prop, "?value")
+                    if ok is None:
+                        raise UnsupportedShape(f"unsupported constraint parameter {parameter} on {prop}")
+                    per_value.append((check(prop, path, parameter, "value"), f"!({ok})"))
+            if per_value:
+                queries.append(self._flagged(
+                f"SELECT DISTINCT ?g ?this ?value %FLAGS% WHERE {{ {focus} {{ {self.values(path, '?this', '?value')} }} %BINDS% }}",
+                    per_value,
+                ))
+        if per_focus:
+            queries.append(self._flagged(f"SELECT ?g ?this %FLAGS% WHERE {{ {focus} %BINDS% }}", per_focus))
+        return queries
+
+    @staticmethod
+    def _flagged(template: str, items: list[tuple[Check, str]]) -> Query:
+        """A query whose rows carry one boolean column per check (true: the check is violated)."""
+        flags, binds = [], []
+        for i, (check, bad) in enumerate(items):
+            check.flag = f"f{i}"
+            flags.append(f"?f{i}")
+            binds.append(f"BIND(COALESCE({bad}, false) AS ?f{i})")
+        binds.append(f"FILTER({' || '.join(flags)})")
+        text = template.replace("%FLAGS%", " ".join(flags)).replace("%BINDS%", " ".join(binds))
+        for check, _ in items:
+            check.query = text
+        return Query(text, [check for check, _ in items])
+
+    def single(self, focus: str, shape, node_shape, path: Path | None, parameter, argument) -> Query:
+        check = self.compile_constraint(focus, shape, node_shape, path, parameter, argument)
+        return Query(check.query, [check])
 
     def compile_constraint(self, focus: str, shape, node_shape, path: Path | None, parameter, argument) -> Check:
         component = _COMPONENTS.get(parameter)
@@ -445,7 +538,7 @@ class _Compiler:
             path=path,
             message=self.message(shape) or _default_message(component, path),
             severity=self.severity(shape),
-            reports_value=reports_value,
+            value_from="value" if reports_value else None,
         )
 
 
@@ -505,20 +598,24 @@ class CompiledShapes:
     """The compiled checks, and the updates that must run on the staging store before them."""
 
     prepare: list[str]  # SPARQL updates recording each node shape's focus nodes (empty if not materialised)
-    checks: list[Check]
+    queries: list[Query]
+
+    @property
+    def checks(self) -> list[Check]:
+        return [check for query in self.queries for check in query.checks]
 
     def run(self, store: pyoxigraph.Store) -> Iterator[Violation]:
         """Run every check over a staging store (after recording the focus nodes in it)."""
         for update in self.prepare:
             store.update(update)
-        for check in self.checks:
-            for row in store.query(check.query):
-                yield Violation(row["g"], row["this"], row["value"] if check.reports_value else None, check)
+        for query in self.queries:
+            yield from query.violations(store.query(query.text))
 
     def clear(self, store: pyoxigraph.Store) -> None:
-        """Remove the recorded focus nodes (so the store can be checked again after a change)."""
-        for i in range(len(self.prepare)):
-            store.remove_graph(pyoxigraph.NamedNode(f"{FOCUS_GRAPH_PREFIX}{i}"))
+        """Remove the derived graphs (so the store can be checked again after a change)."""
+        for graph in list(store.named_graphs()):
+            if graph.value.startswith(DERIVED_GRAPH_PREFIX):
+                store.remove_graph(graph)
 
 
 def compile_shapes(
@@ -541,12 +638,12 @@ def compile_shapes(
     for parameter in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
         node_shapes |= set(shapes.subjects(parameter, None))
     prepare: list[str] | None = [] if materialize else None
-    checks = []
+    queries = []
     for shape in sorted(node_shapes, key=str):
         if shapes.value(shape, SH.path) is not None:
             raise UnsupportedShape(f"property shapes with their own targets are not supported ({shape})")
-        checks.extend(compiler.compile_node_shape(shape, prepare))
-    return CompiledShapes(prepare or [], checks)
+        queries.extend(compiler.compile_node_shape(shape, prepare))
+    return CompiledShapes(prepare or [], queries)
 
 
 def run_checks(store: pyoxigraph.Store, compiled: CompiledShapes) -> Iterator[Violation]:

@@ -113,6 +113,36 @@ def bind_rows(query: str, names: list[str], rows: list[list]) -> str:
     return query[:at] + values + query[at:]
 
 
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+MAX_NESTING = 100
+
+
+def unescape_codepoints(query: str) -> str:
+    """The query with its \\uXXXX / \\UXXXXXXXX escapes replaced, as SPARQL 1.1 (section 19.2)
+    requires before any parsing. Checks must see the same text the engine runs, or an escape
+    could hide a keyword or end an IRI early (<http://x/\\u0041#> once hid a SERVICE from view)."""
+
+    def replace(match):
+        code = int(match.group(1) or match.group(2), 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise QueryTextError(f"{match.group(0)} is not a Unicode character", "remove or correct the escape")
+        return chr(code)
+
+    return _CODEPOINT.sub(replace, query)
+
+
+def nesting_depth(query: str) -> int:
+    """The deepest nesting of { } and ( ) outside strings, IRIs and comments."""
+    depth = deepest = 0
+    for kind, text, _ in _tokens(query):
+        if kind == "open" or text == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif kind == "close" or text == ")":
+            depth -= 1
+    return deepest
+
+
 def where_keyword_start(query: str) -> int:
     """Index of the top-level WHERE keyword (or of the first top-level '{' when WHERE is left out)."""
     depth = 0

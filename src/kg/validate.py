@@ -10,6 +10,7 @@ re-validated with every file. Each SHACL result is mapped back to a line of the 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,10 @@ from .positions import PositionIndex, index_turtle
 
 #: Exit codes of ``kg validate`` (part of the command's contract).
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
+
+MAX_FILE_BYTES = 20_000_000  # an update's file holds kilobytes; beyond this, parsing alone costs gigabytes
+MAX_NESTING = 100  # rdflib's recursive parser fails at about 127 levels of [ ]
+FOCUS_LIST_LIMIT = 500  # pyshacl checks focus nodes against a list: quadratic beyond a few hundred
 
 _LABEL_PROPERTIES = (RDFS.label, SKOS.prefLabel, DCTERMS.title, SCHEMA.caption)
 _PARSER_MESSAGE = re.compile(r"^Parser error (?:at|between) .*?: (?P<reason>.*)$", re.DOTALL)
@@ -188,12 +193,19 @@ class Validator:
     @staticmethod
     def _parse(name: str, text: bytes, report: FileReport) -> Graph | None:
         """Strict parse with pyoxigraph (positions, refuses malformed input), then rdflib."""
+        if len(text) > MAX_FILE_BYTES:
+            report.problems.append(Problem(
+                name, None,
+                f"the file is {len(text) / 1e6:.0f} MB, over the {MAX_FILE_BYTES / 1e6:.0f} MB a file may hold: "
+                "an update's file holds a few kilobytes; split it", kind="unreadable"))
+            return None
         try:
             text.decode("utf-8")
         except UnicodeDecodeError as error:
             line = text[: error.start].count(b"\n") + 1
+            column = error.start - (text.rfind(b"\n", 0, error.start) + 1) + 1
             report.problems.append(
-                Problem(name, line, "the file is not UTF-8 text: save it as UTF-8", kind="syntax")
+                Problem(name, line, "the file is not UTF-8 text: save it as UTF-8", kind="syntax", column=column)
             )
             return None
         try:
@@ -208,10 +220,28 @@ class Validator:
             )
             return None
         graph = Graph()
+        rdflib_term_log = logging.getLogger("rdflib.term")
+        level = rdflib_term_log.level
+        # rdflib logs ill-typed literals ("2020-04-31"^^xsd:date) with a traceback; the shapes
+        # report them with file and line, so its log is silenced while parsing.
+        rdflib_term_log.setLevel(logging.CRITICAL)
         try:
             graph.parse(data=text, format="turtle")
+        except RecursionError:
+            line, column = _too_deep(text.decode("utf-8"))
+            report.problems.append(Problem(
+                name, line, f"[ ] or ( ) nest more than {MAX_NESTING} levels deep here: give the nested resources IRIs",
+                kind="syntax", column=column))
+            return None
         except Exception as error:  # rdflib's parsers raise many types; pyoxigraph accepted the text
             report.problems.append(Problem(name, None, f"syntax error: {error}", kind="syntax"))
+            return None
+        finally:
+            rdflib_term_log.setLevel(level)
+        if not len(graph):
+            report.problems.append(Problem(
+                name, 1, "the file holds no statements: write the update's triples, or leave the file out",
+                kind="file"))
             return None
         return graph
 
@@ -260,19 +290,23 @@ class Validator:
         focus = [s for s in set(graph.subjects()) if isinstance(s, URIRef)]
         if not focus:
             return []
+        # A large file is validated whole (linear) and its results kept to its own subjects.
+        few = len(focus) <= FOCUS_LIST_LIMIT
         _, report_graph, _ = pyshacl.validate(
             data,
             shacl_graph=self.shapes,
             inference="none",
             inplace=True,
-            focus_nodes=focus,
+            focus_nodes=focus if few else None,
             allow_infos=True,
             allow_warnings=True,
         )
         bind_prefixes(data)
+        own = set(focus)
         problems = []
         for result in report_graph.subjects(RDF.type, SH.ValidationResult):
-            problems.append(self._problem(name, data, self.shapes, index, report_graph, result))
+            if few or report_graph.value(result, SH.focusNode) in own:
+                problems.append(self._problem(name, data, self.shapes, index, report_graph, result))
         return problems
 
     @staticmethod
@@ -307,10 +341,53 @@ def _locate(data: Graph, index: PositionIndex, focus, path, value) -> tuple[str 
     obj = str(value) if value is not None else None
     if isinstance(focus, URIRef):
         return str(focus), index.line_of(str(focus), predicate, obj)
-    # A blank node: report the line where its parent points at it.
-    for parent, parent_predicate in data.subject_predicates(focus):
-        if isinstance(parent, URIRef):
-            return f"[] in {parent}", index.line_of(str(parent), str(parent_predicate))
+    # A blank node: report the line where its nearest IRI ancestor points at it.
+    seen = set()
+    node = focus
+    while isinstance(node, BNode) and node not in seen:
+        seen.add(node)
+        for parent, parent_predicate in data.subject_predicates(node):
+            if isinstance(parent, URIRef):
+                return f"[] in {parent}", index.line_of(str(parent), str(parent_predicate))
+            node = parent
+            break
+        else:
+            break
+    return None, None
+
+
+def _too_deep(text: str) -> tuple[int | None, int | None]:
+    """Line and column where [ ] or ( ) first nest deeper than MAX_NESTING (strings and comments skipped)."""
+    depth, line, column, quote, i = 0, 1, 0, None, 0
+    while i < len(text):
+        char = text[i]
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+            if quote in ('"', "'"):
+                quote = None
+        elif quote:
+            if char == "\\":
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = None
+        elif char == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end - 1
+        elif char == "<":
+            end = text.find(">", i)
+            i = len(text) if end < 0 else end
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, i) else char
+            i += len(quote) - 1
+        elif char in "[(":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, column
+        elif char in "])":
+            depth -= 1
+        i += 1
     return None, None
 
 

@@ -36,9 +36,14 @@ def _token() -> str:
     return current_app.config.get("KG_EDITOR_TOKEN") or ""
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of secrets, any text (compare_digest refuses non-ASCII str)."""
+    return bool(expected) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
 def _bearer_ok() -> bool:
     header = request.headers.get("Authorization", "")
-    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), _token())
+    return header.startswith("Bearer ") and _same(header[7:].strip(), _token())
 
 
 def _csrf_token() -> str:
@@ -56,7 +61,7 @@ def guard():
         if _bearer_ok():
             return None
         sent = request.form.get("csrf", "")
-        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not sent or not _same(sent, session.get("csrf", "")):
             return render_template("editor_login.html", title="Editor", csrf=_csrf_token(),
                                    error="The form had expired or did not come from this site: please try again."), 403
     if request.endpoint in ("editor.login", "editor.logout"):
@@ -75,7 +80,7 @@ def csrf_field():
 def login():
     """Sign in with the editor token."""
     if request.method == "POST":
-        if hmac.compare_digest(request.form.get("token", ""), _token()):
+        if _same(request.form.get("token", ""), _token()):
             session.clear()
             session["editor"] = True
             _csrf_token()
@@ -101,8 +106,10 @@ def index():
 @bp.post("/upload")
 def upload():
     """Stage the uploaded (or pasted) Turtle, validate it, and show the report and the preview."""
+    uploads = request.files.getlist("files")  # read first: an oversize body stops here (413), before any staging
+    _discard(_staged(required=False))  # one staged upload per editor at a time
     folder = _new_staging()
-    for upload in request.files.getlist("files"):
+    for upload in uploads:
         if not upload.filename:
             continue
         name = secure_filename(upload.filename) or "upload.ttl"
@@ -207,15 +214,21 @@ def _preview(folder: Path, note: str | None = None):
     files = []
     for item in summary.loads:
         path = Path(item.file)
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if any(p.line and p.line > len(lines) for p in item.report.problems):
+            lines.append("")  # the parser stopped at the end of the file (a missing final full stop…)
         by_line: dict[int, list] = {}
-        unplaced = []
+        unplaced = []  # problems of the whole file
         for problem in item.report.problems:
-            (by_line.setdefault(problem.line, []) if problem.line else unplaced).append(problem)
+            if problem.line:
+                by_line.setdefault(min(problem.line, len(lines)), []).append(problem)
+            else:
+                unplaced.append(problem)
         diff = diffs.get(item.file)
         files.append({
             "name": path.name,
             "conforms": item.report.conforms,
-            "lines": path.read_text(encoding="utf-8", errors="replace").splitlines(),
+            "lines": lines,
             "problems": by_line,
             "unplaced": unplaced,
             "count": len(item.report.problems),
@@ -227,6 +240,8 @@ def _preview(folder: Path, note: str | None = None):
             "existed": diff.existed if diff else False,
         })
     ok = not summary.failed
+    if not ok:  # nothing can be loaded from it: keep nothing on disk
+        _discard(folder)
     return render_template("editor_preview.html", title="Check and confirm", files=files, ok=ok, note=note,
                            limit=MAX_PREVIEW_TRIPLES), (200 if ok else 422)
 

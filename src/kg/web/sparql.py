@@ -148,9 +148,9 @@ def _negotiate(query: str) -> str:
 
 
 def _is_graph_query(query: str) -> bool:
-    from ..sparql import query_form
+    from ..sparql import query_form, unescape_codepoints
 
-    return query_form(query) in ("CONSTRUCT", "DESCRIBE")
+    return query_form(unescape_codepoints(query)) in ("CONSTRUCT", "DESCRIBE")
 
 
 def _result_response(result: QueryResult, fmt: str) -> Response:
