@@ -117,7 +117,6 @@ class _Partition:
         self.files: dict[int, _FileInfo] = {}
         self.texts: dict[int, bytes] = {}
         self.blank: set[int] = set()  # files with blank nodes
-        self.timings: dict[str, float] = {}
 
     @staticmethod
     def graph(index: int) -> pyoxigraph.NamedNode:
@@ -126,7 +125,7 @@ class _Partition:
     # stage ----------------------------------------------------------------------------------
 
     def stage(self, items: list[tuple[int, str]]) -> list[_FileInfo]:
-        start = time.perf_counter()
+        """Parse the files (index, path) into the staging store, beside the context; what each holds."""
         v = self.validator
         for folder, what in ((v.ontology_dir, "ontology"), (v.reference_dir, "reference data")):
             found = sorted(folder.glob("*.ttl")) if folder.is_dir() else []
@@ -155,7 +154,6 @@ class _Partition:
                 index, path, FileReport(name), staged=True, sha256=hashlib.sha256(text).hexdigest(), label=labels(path)
             )
         self._describe()
-        self.timings["stage"] = time.perf_counter() - start
         return list(self.files.values())
 
     def _staged(self, graph: pyoxigraph.NamedNode | pyoxigraph.BlankNode) -> _FileInfo | None:
@@ -204,8 +202,7 @@ class _Partition:
     # check ----------------------------------------------------------------------------------
 
     def validate(self, known: set[str]) -> dict[int, list[Problem]]:
-        """Problems of the files that have some (the others conform)."""
-        start = time.perf_counter()
+        """Problems of the files that have some (the others conform), KNOWN being the known updates."""
         v = self.validator
         v.known_updates = set(known)
         self.staging.extend(pyoxigraph.Quad(pyoxigraph.NamedNode(u), _RDF_TYPE, _UPDATE, _CONTEXT) for u in known)
@@ -233,7 +230,6 @@ class _Partition:
                 problems[f.index] = v.validate_file(f.path, self.texts[f.index]).problems
             elif f.index in found or len(f.updates) > 1 or f.index in self.blank:
                 problems[f.index] = self._problems(f, found.get(f.index, []))
-        self.timings["validate"] = time.perf_counter() - start
         return problems
 
     def _run(self, compiled) -> list[Violation]:
@@ -243,10 +239,11 @@ class _Partition:
         def run(query):
             return list(query.violations(self.staging.query(query.text)))
 
+        queries = [query for query in compiled.queries if query.may_find(self.staging)]
         if self.threads <= 1:
-            return [v for query in compiled.queries for v in run(query)]
+            return [v for query in queries for v in run(query)]
         with ThreadPoolExecutor(self.threads) as pool:  # pyoxigraph evaluates queries without the GIL
-            return [v for rows in pool.map(run, compiled.queries) for v in rows]
+            return [v for rows in pool.map(run, queries) for v in rows]
 
     def _problems(self, f: _FileInfo, violations: list[Violation]) -> list[Problem]:
         """The validator's Problem objects for one file, from its violations and its file rules."""
@@ -501,16 +498,18 @@ def _split(items: list, n: int) -> list[list]:
     return shares
 
 
-def _each(partitions, method: str, params: list[tuple]):
-    """Call METHOD on every partition at once (workers first, then this process); yield the results."""
+def _each(partitions, method: str, params: list[tuple]) -> list[tuple]:
+    """Call METHOD on every partition at once (workers first, then this process).
+
+    Returns (partition, first parameter, result) for each, every answer read from its pipe."""
     for partition, p in zip(partitions, params):
         if isinstance(partition, _Worker):
             partition.send(method, *p)
-    local = [(partition, p) for partition, p in zip(partitions, params) if not isinstance(partition, _Worker)]
-    results = [(partition, p, partition.call(method, *p)) for partition, p in local]
-    results += [(partition, p, partition.receive()) for partition, p in zip(partitions, params) if isinstance(partition, _Worker)]
-    for partition, p, result in results:
-        yield partition, (p[0] if p else None), result
+    results = [(partition, p, partition.call(method, *p)) for partition, p in zip(partitions, params)
+               if not isinstance(partition, _Worker)]
+    results += [(partition, p, partition.receive()) for partition, p in zip(partitions, params)
+                if isinstance(partition, _Worker)]
+    return [(partition, (p[0] if p else None), result) for partition, p, result in results]
 
 
 # -- writing ------------------------------------------------------------------------------------

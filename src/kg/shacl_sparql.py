@@ -1,22 +1,27 @@
 """SHACL Core shapes compiled into SPARQL SELECT queries that run on Oxigraph.
 
 pyshacl validates one small rdflib graph at a time (10–30 ms a file with its context); a bulk
-load of 100k files cannot afford that. This module reads a shapes graph and writes, for every
-constraint of every shape, one SPARQL SELECT that finds the same violations for many files at
-once, each file in its own named graph of a staging store, beside one *context* graph (the
-ontology, the SKOS schemes, the reference data and the updates the knowledge graph knows).
+load of 100k files cannot afford that. This module reads a shapes graph (generically: nothing
+is written per shape) and compiles its constraints into SPARQL SELECT queries that find the same
+violations for many files at once, each file in its own named graph of a staging store, beside
+one *context* graph (the ontology, the SKOS schemes, the reference data and the updates the
+knowledge graph knows).
 
 What a query sees is what ``kg validate`` gives pyshacl for one file: the file's data graph is
 the file's named graph ``?g`` together with the context graph, and the focus nodes are the
 file's own subjects that a shape targets. So every triple pattern on the data is written as
 ``{ GRAPH ?g { … } } UNION { GRAPH <context> { … } }``, and a file never sees another file's
-triples (two files may describe one place differently). Each result row is one violation:
+triples (two files may describe one place differently).
 
-    ?g      the file's graph              ?this   the focus node
-    ?value  the value node (if the component reports one)
-
-and the compiled :class:`Check` carries the rest: path, constraint component, ``sh:message``,
-severity, the node shape, the shape that holds the constraint.
+Each node shape gives a few queries (:class:`Query`), each evaluating several constraints
+(:class:`Check`) in one pass: one over its focus nodes for everything that looks at a focus node
+as a whole (counts, ``sh:hasValue``, the node shape's own constraints), and one per property
+shape over its value nodes. Each constraint's verdict is a boolean column; a row is returned when
+one is true, and becomes a :class:`Violation`: the file's graph, the focus node, the value (when
+the component reports one) and the check, which carries the path, the constraint component, the
+``sh:message``, the severity, the node shape and the shape that holds the constraint. Before the
+queries, :attr:`CompiledShapes.prepare` records each node shape's focus nodes once in a derived
+graph, and a query over value nodes is skipped when its predicate occurs nowhere.
 
 Supported (SHACL Core, as ``shapes/shapes.ttl`` uses it, and a little more): targets
 ``sh:targetClass`` (with ``rdfs:subClassOf*``), implicit class targets, ``sh:targetNode``,
@@ -34,8 +39,10 @@ caller passes (the context's), and written into the queries as ``VALUES`` lists.
 
 Semantics follow the SHACL specification, which is what pyshacl gives when it validates a
 whole graph. Where pyshacl 0.40 given ``focus_nodes`` (as ``kg.validate`` calls it) differs —
-it skips ``sh:or`` member shapes for literal value nodes and crashes on blank-node focus nodes
-— these checks report what the specification says.
+it skips shapes applied to value nodes (``sh:node``, ``sh:or``… under a path) for values
+outside the focus list, and fails on blank-node focus nodes — these checks report what the
+specification says (``kg.validate`` refuses blank nodes by a file rule instead, and
+:mod:`kg.bulk` keeps only IRI focus nodes to match it).
 """
 
 from __future__ import annotations
@@ -119,6 +126,14 @@ class Query:
 
     text: str
     checks: list[Check]
+    #: The query finds nothing unless one of these predicates occurs in the store (None: always run).
+    needs: frozenset[str] | None = None
+
+    def may_find(self, store: pyoxigraph.Store) -> bool:
+        """False when the query cannot return a row: none of the predicates it reads occurs."""
+        if self.needs is None:
+            return True
+        return any(next(iter(store.quads_for_pattern(None, pyoxigraph.NamedNode(p), None, None)), None) for p in self.needs)
 
     def violations(self, rows) -> Iterator[Violation]:
         true = _TRUE
@@ -451,11 +466,13 @@ class _Compiler:
                     if ok is None:
                         raise UnsupportedShape(f"unsupported constraint parameter {parameter} on {prop}")
                     per_value.append((check(prop, path, parameter, "value"), f"!({ok})"))
-            if per_value:
-                queries.append(self._flagged(
-                f"SELECT DISTINCT ?g ?this ?value %FLAGS% WHERE {{ {focus} {{ {self.values(path, '?this', '?value')} }} %BINDS% }}",
+            if per_value:  # (no value node, no violation: skipped when the predicate does not occur)
+                query = self._flagged(
+                    f"SELECT DISTINCT ?g ?this ?value %FLAGS% WHERE {{ {focus} {{ {self.values(path, '?this', '?value')} }} %BINDS% }}",
                     per_value,
-                ))
+                )
+                query.needs = frozenset([path.predicate])
+                queries.append(query)
         if per_focus:
             queries.append(self._flagged(f"SELECT ?g ?this %FLAGS% WHERE {{ {focus} %BINDS% }}", per_focus))
         return queries
@@ -609,7 +626,8 @@ class CompiledShapes:
         for update in self.prepare:
             store.update(update)
         for query in self.queries:
-            yield from query.violations(store.query(query.text))
+            if query.may_find(store):
+                yield from query.violations(store.query(query.text))
 
     def clear(self, store: pyoxigraph.Store) -> None:
         """Remove the derived graphs (so the store can be checked again after a change)."""
