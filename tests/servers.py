@@ -204,7 +204,8 @@ def virtuoso_serve(*, max_rows: int = 10000, max_seconds: int = 60, max_sorted_r
     """Virtuoso with a generated virtuoso.ini in a temporary folder, listening on 127.0.0.1 only.
 
     Yields a `Virtuoso`. MAX_ROWS is the [SPARQL] ResultSetMaxRows cap, MAX_SECONDS its
-    MaxQueryExecutionTime. The process runs in a group of its own, killed at the end with the folder.
+    MaxQueryExecutionTime. The process runs in a group of its own, stopped at the end (and when this
+    process dies) and the folder removed.
     """
     if not Path(VIRTUOSO_BINARY).exists():
         raise RuntimeError("Virtuoso is not installed: apt-get install virtuoso-opensource (make install-test does)")
@@ -223,7 +224,7 @@ def virtuoso_serve(*, max_rows: int = 10000, max_seconds: int = 60, max_sorted_r
     log = open(folder / "stdout.log", "wb")
     process = subprocess.Popen(
         [VIRTUOSO_BINARY, "+foreground", "+configfile", str(ini)],
-        cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=folder, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_own_group_dying_with_parent,
     )
     base = f"http://127.0.0.1:{http_port}"
     try:
@@ -241,6 +242,18 @@ def virtuoso_serve(*, max_rows: int = 10000, max_seconds: int = 60, max_sorted_r
         log.close()
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _own_group_dying_with_parent() -> None:
+    """In the child, before exec: a process group of its own (stopped as a whole at the end), and
+    SIGTERM when the parent dies, so that a test run killed without teardown leaves no server."""
+    os.setsid()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _stop_group(process: subprocess.Popen) -> None:
