@@ -117,6 +117,7 @@ class Store(ABC):
 
     def replace_graph(self, graph: str, triples: Iterable[Triple], *, file: str, sha256: str) -> WriteOutcome:
         """Make GRAPH hold exactly TRIPLES, record the load's provenance and bump the version, atomically."""
+        _check_graph_iri(graph)
         new = set(triples)
         old = self.graph_triples(graph)
         info = self.graph_info(graph)
@@ -154,6 +155,7 @@ class Store(ABC):
 
     def drop_graph(self, graph: str) -> WriteOutcome:
         """Remove GRAPH, record the unload and bump the version, atomically."""
+        _check_graph_iri(graph)
         old = self.graph_triples(graph)
         if not old and self.graph_info(graph) is None:
             raise StoreError(f"the store has no graph <{graph}>", "`kg graphs` lists the graphs it has")
@@ -243,6 +245,14 @@ class Store(ABC):
 
 
 # -- helpers shared by both stores ----------------------------------------------------------
+
+
+def _check_graph_iri(graph: str) -> None:
+    """Graph IRIs are written into update text: refuse any that could close its < >."""
+    from ..sparql import is_safe_iri
+
+    if not is_safe_iri(graph):
+        raise StoreError(f"{graph!r} is not a valid graph IRI", "graph IRIs hold no spaces, quotes, <, >, {, } or |")
 
 
 def _now() -> Literal:
