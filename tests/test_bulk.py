@@ -226,6 +226,31 @@ def test_cross_references_may_point_at_updates_already_in_the_store(tmp_path):
     assert len(store.graphs()) == 2
 
 
+def test_a_small_batch_looks_up_only_the_updates_it_mentions(tmp_path, corpus):
+    store = embedded(tmp_path / "store")
+    files = sorted(corpus.glob("*.ttl"))
+    BulkLoader(store, Validator(known_updates=[])).load(files[:30])
+    summary = BulkLoader(store, Validator(known_updates=[])).load(files[30:])  # cross-references into the store
+    assert len(summary.loaded) == 10
+    dangling = tmp_path / "dangling.ttl"
+    dangling.write_text(files[35].read_text().replace("kg:target update:", "kg:target update:2019-01-01-nowhere-"))
+    with pytest.raises(LoadRefused, match="points at an update the knowledge graph does not have"):
+        BulkLoader(store, Validator(known_updates=[])).load([dangling])
+
+
+def test_a_graph_iri_that_cannot_be_written_stops_the_load_before_any_write(tmp_path):
+    from kg.store import StoreError
+
+    folder = tmp_path / "odd folder"
+    folder.mkdir()
+    ontology = folder / "my ontology.ttl"  # no update in it: the graph is named after folder and file
+    ontology.write_text("@prefix ex: <http://example.org/> . ex:a ex:b ex:c .")
+    store = embedded(tmp_path / "store")
+    with pytest.raises(StoreError, match="not a valid graph IRI"):
+        BulkLoader(store, validator()).load([GOOD[0], ontology])
+    assert store.graphs() == []
+
+
 def test_two_files_describing_one_update_are_refused(tmp_path):
     twin = tmp_path / "twin.ttl"
     shutil.copy(GOOD[0], twin)

@@ -8,8 +8,10 @@ all-or-nothing and ``keep_going`` semantics, the same :class:`~kg.load.LoadSumma
 1. **Stage.** Every file is parsed strictly by pyoxigraph into its own named graph of an
    in-memory staging store, beside one context graph: the ontology, the SKOS schemes, the
    reference data and an ``rdf:type kg:Update`` triple for every update the knowledge graph
-   knows (the validator's, the target store's and the batch's own). A file that cannot be read
-   or parsed is reported by :class:`kg.validate.Validator` itself, so its message is the usual one.
+   knows (the validator's, the target store's and the batch's own; for a small batch only those
+   the files or the context mention, which are all that can matter, so that loading one file
+   costs the same in a store of 100k updates as in an empty one). A file that cannot be read or
+   parsed is reported by :class:`kg.validate.Validator` itself, so its message is the usual one.
 2. **Check.** The shapes are compiled once into SPARQL SELECT queries (:mod:`kg.shacl_sparql`)
    that find, for all files at once, the violations pyshacl finds for each file with its context
    (a test keeps the two in agreement over every fixture). Only the files with problems are
@@ -18,16 +20,20 @@ all-or-nothing and ``keep_going`` semantics, the same :class:`~kg.load.LoadSumma
 3. **Write.** Files whose graph the store does not have yet are written together: on the
    embedded store as one ``bulk_load`` of N-Quads holding their graphs and their provenance
    (exactly the triples :meth:`Store.replace_graph` records), which Oxigraph applies atomically
-   (its bulk loader writes SST files and ingests them all at commit); on a SPARQL server as
-   batched SPARQL Update requests. Then the version is bumped by the number of files, so it ends
-   where per-file loads would leave it. Files whose graph exists are replaced in batched SPARQL
-   Update requests that drop, insert, record provenance and bump the version together, as
-   ``replace_graph`` does for one file. Unchanged files (same sha256 and size) are left alone.
-   Every graph is wholly old or wholly new after a crash.
+   (its bulk loader writes SST files and ingests them all at commit; under ``BULK_FROM`` triples
+   a transactional ``load``); on a SPARQL server as batched SPARQL Update requests. The version
+   is then bumped by the number of files, so it ends where per-file loads would leave it — on the
+   embedded store in a second, tiny transaction: a crash between the two leaves the new graphs
+   and their provenance written and the version not yet bumped. Files whose graph exists are
+   replaced in batched SPARQL Update requests that drop, insert, record provenance and bump the
+   version together, as ``replace_graph`` does for one file. Unchanged files (same sha256 and
+   size) are left alone. Every graph is wholly old or wholly new after a crash (a test kills
+   bulk loads to check it).
 
 Stages 1 and 2 run in partitions of the files, one per core: the first in this process, the
-others in worker processes, each with its own staging store (a file's checks only ever see the
-file and the context, so partitions are independent).
+others in worker processes (started with ``spawn``: a script that bulk-loads must guard its entry
+point with ``if __name__ == "__main__":``), each with its own staging store (a file's checks only
+ever see the file and the context, so partitions are independent).
 
 A file that states ``rdfs:subClassOf`` triples the context does not have (a new ontology file)
 changes the class hierarchy the checks are compiled with; it is validated by pyshacl instead.
@@ -43,7 +49,7 @@ import time
 import traceback
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -67,6 +73,7 @@ from .store.base import (
     WriteOutcome,
     _activity_iri,
     _activity_triples,
+    _check_graph_iri,
     _comparable,
     _forget_graph_state,
     _now,
@@ -82,8 +89,10 @@ _CONTEXT = pyoxigraph.NamedNode(CONTEXT_GRAPH)
 
 #: Below this many files everything runs in this process (a worker costs ~1 s to start).
 PARALLEL_FROM = 2000
-#: Up to this many IRIs mentioned by the files, only those are looked up among the store's updates.
-MENTIONED_LIMIT = 20_000
+#: A batch of at most MENTIONED_FILES files (per partition) mentioning at most MENTIONED_LIMIT
+#: IRIs asks the store only about those, so that a small load costs the same in a big store.
+MENTIONED_FILES = 2_000
+MENTIONED_LIMIT = 50_000
 #: From this many triples new graphs go in with Oxigraph's bulk loader rather than a transaction.
 BULK_FROM = 5_000
 
@@ -189,7 +198,7 @@ class _Partition:
     def mentioned(self, limit: int) -> set[str] | None:
         """The IRIs the staged files and the context mention (as subject or object) — the only
         ones whose being a known update can change a check — or None if there are more than LIMIT."""
-        if len(self.texts) > limit // 10:
+        if len(self.texts) > MENTIONED_FILES:
             return None
         found: set[str] = set()
         query = "SELECT DISTINCT ?x WHERE { GRAPH ?g { { ?x ?p ?o } UNION { ?s ?p ?x } } FILTER(isIRI(?x)) }"
@@ -217,7 +226,7 @@ class _Partition:
             if f is not None and (r["s"].value, r["o"].value) not in edges:
                 fallback.add(f.index)
         found: dict[int, list[Violation]] = defaultdict(list)
-        for violation in self._run(compile_shapes(v.shapes, subclass_closure(edges))):
+        for violation in self._run(_compiled(v.shapes, edges)):
             f = self._staged(violation.graph)
             # the validator's focus nodes are the file's IRI subjects: blank ones get its file rule
             if f is not None and isinstance(violation.focus, pyoxigraph.NamedNode):
@@ -356,8 +365,12 @@ class _Worker:
 class _Local:
     """A partition in this process, with the same calling convention as _Worker."""
 
-    def __init__(self, args):
+    def __init__(self, args, validator: Validator | None = None):
         self.partition = _Partition(*args)
+        if validator is not None:  # share the shapes and context already parsed (cached properties)
+            for name in ("shapes", "context"):
+                if name in vars(validator):
+                    vars(self.partition.validator)[name] = vars(validator)[name]
         self._pending = None
 
     def send(self, method: str, *params) -> None:
@@ -417,11 +430,11 @@ class BulkLoader:
         paths = turtle_files(paths)
         if not paths:
             raise KGError("no Turtle files to load", "name .ttl files or folders that hold them")
-        workers = self.workers or (min(os.cpu_count() or 1, 2) if len(paths) >= PARALLEL_FROM else 1)
+        workers = self.workers or (min(os.cpu_count() or 1, 8) if len(paths) >= PARALLEL_FROM else 1)
         workers = max(1, min(workers, len(paths)))
         v = self.validator
         args = (str(v.ontology_dir), str(v.shapes_dir), str(v.reference_dir), 2 if workers == 1 else 1)
-        partitions = [_Local(args)] + [_Worker(args) for _ in range(workers - 1)]
+        partitions = [_Local(args, v)] + [_Worker(args) for _ in range(workers - 1)]
         try:
             lap("start")
             shares = _split(list(enumerate(map(str, paths))), len(partitions))
@@ -470,8 +483,9 @@ class BulkLoader:
     def _known_updates(self, partitions, infos: list[_FileInfo]) -> set[str]:
         """The updates cross-references may point at: the validator's, the store's and the batch's.
 
-        Only an update a file mentions can change what its checks find, so for a small batch
-        only the mentioned ones are looked up, and a load costs the same in a big store."""
+        Only an update the files or the context mention can change what a check finds, so for a
+        small batch only the IRIs they mention are looked up in the store: a small load costs the
+        same in a store of 100k updates as in an empty one. A big batch reads all of them."""
         v = self.validator
         declared = {u for f in infos for u in f.updates}
         mentioned: set[str] = set()
@@ -480,11 +494,36 @@ class BulkLoader:
                 return set(v.known_updates) | store_updates(self.store) | declared
             mentioned |= found
         known = (set(v.known_updates) & mentioned) | declared
-        for chunk in _batches(sorted(mentioned - known), 500):
-            values = " ".join(f"<{iri}>" for iri in chunk)
-            result = self.store.query(f"SELECT DISTINCT ?u WHERE {{ VALUES ?u {{ {values} }} ?u a <{KG.Update}> }}")
-            known.update(str(row["u"]) for row in result.rows)
-        return known
+        return known | _updates_among(self.store, mentioned - known)
+
+
+def _updates_among(store: Store, iris: set[str]) -> set[str]:
+    """Which of IRIS the store types as kg:Update (in any graph)."""
+    if isinstance(store, EmbeddedStore):  # direct index lookups, no query to parse
+        ox, found = store.oxigraph, set()
+        for iri in iris:
+            if next(iter(ox.quads_for_pattern(pyoxigraph.NamedNode(iri), _RDF_TYPE, _UPDATE, None)), None):
+                found.add(iri)
+        return found
+    found = set()
+    for chunk in _batches(sorted(iris), 500):
+        values = " ".join(f"<{iri}>" for iri in chunk)
+        result = store.query(f"SELECT DISTINCT ?u WHERE {{ VALUES ?u {{ {values} }} ?u a <{KG.Update}> }}")
+        found.update(str(row["u"]) for row in result.rows)
+    return found
+
+
+_COMPILED: dict[tuple, tuple] = {}
+
+
+def _compiled(shapes: Graph, edges: set[tuple[str, str]]):
+    """The shapes compiled for this class hierarchy, once per process (shapes graphs are not changed)."""
+    key = (id(shapes), frozenset(edges))
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 4:
+            _COMPILED.clear()
+        _COMPILED[key] = (shapes, compile_shapes(shapes, subclass_closure(edges)))  # the graph keeps its id
+    return _COMPILED[key][1]
 
 
 def _split(items: list, n: int) -> list[list]:
@@ -524,6 +563,8 @@ class _Writer:
     def write(self, summary: LoadSummary, progress) -> None:
         items = summary.loads
         accepted = [f for f, item in zip(self.infos, items) if item.report.conforms]
+        for f in accepted:  # as replace_graph does, but before anything is written
+            _check_graph_iri(f.graph)
         state = self._current_state([f.graph for f in accepted])
         new, replaced = [], []
         for f in accepted:
