@@ -494,23 +494,7 @@ class BulkLoader:
                 return set(v.known_updates) | store_updates(self.store) | declared
             mentioned |= found
         known = (set(v.known_updates) & mentioned) | declared
-        return known | _updates_among(self.store, mentioned - known)
-
-
-def _updates_among(store: Store, iris: set[str]) -> set[str]:
-    """Which of IRIS the store types as kg:Update (in any graph)."""
-    if isinstance(store, EmbeddedStore):  # direct index lookups, no query to parse
-        ox, found = store.oxigraph, set()
-        for iri in iris:
-            if next(iter(ox.quads_for_pattern(pyoxigraph.NamedNode(iri), _RDF_TYPE, _UPDATE, None)), None):
-                found.add(iri)
-        return found
-    found = set()
-    for chunk in _batches(sorted(iris), 500):
-        values = " ".join(f"<{iri}>" for iri in chunk)
-        result = store.query(f"SELECT DISTINCT ?u WHERE {{ VALUES ?u {{ {values} }} ?u a <{KG.Update}> }}")
-        found.update(str(row["u"]) for row in result.rows)
-    return found
+        return known | store_updates(self.store, mentioned - known)
 
 
 _COMPILED: dict[tuple, tuple] = {}
@@ -805,11 +789,15 @@ def _nt_string(text: str) -> str:
 
 
 def _bump_version_by(n: int) -> str:
-    """base._bump_version, by N: a batch of N loads leaves the version where N single loads would."""
+    """base._bump_version, by N: a batch of N loads leaves the version where N single loads would.
+
+    Written with an aggregate rather than an OPTIONAL: Virtuoso 7.2 gives no solution for a
+    lone OPTIONAL that matches nothing, and would never write the first version (see
+    kg.store.remote._virtuoso_bump_version); the aggregate has one solution on every server."""
     return (
         f"DELETE {{ GRAPH <{META_GRAPH}> {{ <{STORE_NODE}> <{KG.storeVersion}> ?v }} }}\n"
         f"INSERT {{ GRAPH <{META_GRAPH}> {{ <{STORE_NODE}> a <{KG.StoreState}> ; <{KG.storeVersion}> ?next }} }}\n"
-        f"WHERE {{ OPTIONAL {{ GRAPH <{META_GRAPH}> {{ <{STORE_NODE}> <{KG.storeVersion}> ?v }} }}"
+        f"WHERE {{ {{ SELECT (MAX(?current) AS ?v) WHERE {{ GRAPH <{META_GRAPH}> {{ <{STORE_NODE}> <{KG.storeVersion}> ?current }} }} }}"
         f" BIND(COALESCE(?v + {int(n)}, {int(n)}) AS ?next) }}"
     )
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph
 from rdflib.namespace import OWL, RDF, SKOS
 
 from .errors import KGError
@@ -95,10 +96,42 @@ def file_label(path: Path) -> str:
         return str(path)
 
 
-def store_updates(store: Store) -> set[str]:
-    """IRIs of the updates the store already holds (cross-references may point at them)."""
-    result = store.query(f"SELECT DISTINCT ?u WHERE {{ ?u a <{KG.Update}> }}")
-    return {str(row["u"]) for row in result.rows}
+def store_updates(store: Store, among: Iterable[str] | None = None) -> set[str]:
+    """IRIs of the updates the store already holds (cross-references may point at them).
+
+    With AMONG, only which of those IRIs are updates: the cost then follows the batch being
+    loaded, not the size of the store."""
+    if among is None:
+        result = store.query(f"SELECT DISTINCT ?u WHERE {{ ?u a <{KG.Update}> }}")
+        return {str(row["u"]) for row in result.rows}
+    from .store.embedded import EmbeddedStore
+
+    iris = sorted(set(among))
+    found: set[str] = set()
+    if isinstance(store, EmbeddedStore):  # direct index lookups, no query to parse
+        ox = store.oxigraph
+        rdf_type, update = pyoxigraph.NamedNode(str(RDF.type)), pyoxigraph.NamedNode(str(KG.Update))
+        for iri in iris:
+            if next(iter(ox.quads_for_pattern(pyoxigraph.NamedNode(iri), rdf_type, update, None)), None):
+                found.add(iri)
+        return found
+    for start in range(0, len(iris), 500):
+        values = " ".join(f"<{iri}>" for iri in iris[start : start + 500])
+        result = store.query(f"SELECT DISTINCT ?u WHERE {{ VALUES ?u {{ {values} }} ?u a <{KG.Update}> }}")
+        found.update(str(row["u"]) for row in result.rows)
+    return found
+
+
+def mentioned_iris(files: Iterable[Path]) -> set[str]:
+    """Every IRI the given Turtle files mention (files that do not parse are skipped)."""
+    found: set[str] = set()
+    for path in files:
+        try:
+            for triple in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE):
+                found.update(t.value for t in (triple.subject, triple.object) if isinstance(t, pyoxigraph.NamedNode))
+        except (OSError, SyntaxError, ValueError):
+            continue
+    return found
 
 
 class Loader:
@@ -113,7 +146,11 @@ class Loader:
         files = turtle_files(paths)
         if not files:
             raise KGError("no Turtle files to load", "name .ttl files or folders that hold them")
-        self.validator.known_updates |= store_updates(self.store) | declared_updates(files)
+        # Only updates a file or the context mention can change a check (see Validator._shacl),
+        # so the store is asked about those alone: a load costs the same in a big store.
+        v = self.validator
+        among = (mentioned_iris(files) | v._context_iris) - v.known_updates
+        v.known_updates |= store_updates(self.store, among) | declared_updates(files)
         summary = LoadSummary()
         owners: dict[str, str] = {}
         for path in files:
@@ -185,7 +222,9 @@ def build_if_empty(store: Store, sources: Iterable[str | Path], validator: Valid
     """Load SOURCES (the ontology and data folders) into a store that holds no graph yet."""
     if store.graphs():
         return None
-    return Loader(store, validator).load(sources)
+    from .bulk import BulkLoader  # it builds on this module
+
+    return BulkLoader(store, validator).load(sources)
 
 
 def resolve_graph(store: Store, name: str) -> str:

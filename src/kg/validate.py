@@ -160,6 +160,10 @@ class Validator:
         graph += _load_folder(self.reference_dir, "reference data")
         return graph
 
+    @cached_property
+    def _context_iris(self) -> set[str]:
+        return {str(term) for triple in self.context for term in triple if isinstance(term, URIRef)}
+
     def validate_paths(self, paths: Iterable[str | Path]) -> list[FileReport]:
         """Validate every Turtle file named by PATHS (folders recursively)."""
         files = turtle_files(paths)
@@ -282,7 +286,11 @@ class Validator:
         data = Graph()
         data += self.context
         data += graph
-        for update in self.known_updates:
+        # Typing every known update would cost as much as the knowledge graph is big. Only the
+        # ones the file or the context mention can matter: a class check reads the type of a
+        # value node and a target the type of a subject, and both come from the file or context.
+        mentioned = {str(term) for triple in graph for term in triple if isinstance(term, URIRef)}
+        for update in self.known_updates & (mentioned | self._context_iris):
             data.add((URIRef(update), RDF.type, KG.Update))
         # Only the file's own IRI subjects are focus nodes (blank ones are refused in _file_rules):
         # pyshacl 0.40 fails on blank focus nodes, and skips sh:node / sh:or members on value
