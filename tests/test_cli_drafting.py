@@ -39,3 +39,13 @@ def test_kg_draft_finds_measures_and_marks_guesses(tmp_path):
     graph = Graph().parse(data=body, format="turtle")
     types = set(graph.objects(None, KG.measureType))
     assert {MT["moratorium-on-detention-orders"], MT["release-of-detainees"]} <= types
+
+
+def test_a_new_update_keeps_the_iri_pattern_of_its_countrys_updates(tmp_path):
+    # data/updates has 2020-07-24-russian-federation and 2020-10-08-viet-nam; a new update of
+    # those countries must not start a second pattern (…-russia, …-vietnam) for the same country
+    for country, slug in (("Russia", "russian-federation"), ("VN", "viet-nam"), ("FR", "france")):
+        target = tmp_path / f"{slug}.ttl"
+        result = CliRunner().invoke(main, ["new", "--date", "2021-03-01", "--country", country, "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        assert (URIRef(f"{ID}update/2021-03-01-{slug}"), RDF.type, KG.Update) in Graph().parse(target)

@@ -318,7 +318,7 @@ def test_new_update_without_a_web_page_or_with_a_title(validator):
     text = new_update("14 June 2020", "RUS", None, title='Russia: "stranded" migrants')
     assert validator.validate_file("x.ttl", text=text.encode()).conforms
     graph = Graph().parse(data=text, format="turtle")
-    update = iri("update", "2020-06-14-russia")
+    update = iri("update", "2020-06-14-russian-federation")  # the pattern data/updates uses for RU
     assert graph.value(update, KG.coverage) is not None
     assert graph.value(update, DCTERMS.title) == Literal('Russia: "stranded" migrants', lang="en")
 

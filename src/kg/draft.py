@@ -245,6 +245,7 @@ class _Reference:
     borders: set[str]
     names: dict[str, str] = field(default_factory=dict)  # country names and short names -> alpha-2
     update_keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (ISO date, alpha-2) -> update slug
+    country_slugs: dict[str, str] = field(default_factory=dict)  # alpha-2 -> the country part its updates' IRIs use
 
 
 def _compact(iri: str) -> str:
@@ -348,6 +349,11 @@ def _load_reference(signature) -> _Reference:
     ref = _Reference(countries, alt_labels, alpha3, agents, measure_types, statuses, updates, places, borders)
     ref.names = _country_names(ref)
     ref.update_keys = update_keys
+    # A country keeps the slug its updates already have (…-russian-federation, not …-russia):
+    # one country, one IRI pattern, whoever wrote the earlier files.
+    for (issued, code), local in sorted(update_keys.items()):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}-[a-z0-9-]+", local) and local.startswith(issued):
+            ref.country_slugs.setdefault(code, local[len(issued) + 1 :])
     return ref
 
 
@@ -432,6 +438,12 @@ def _country_name(ref: _Reference, code: str) -> str:
     return _SHORT_NAMES.get(code) or ref.countries[code]
 
 
+def _country_slug(ref: _Reference, code: str) -> str:
+    """The country part of an update's IRI: the one the dataset's updates of that country use,
+    else the slug of its name."""
+    return ref.country_slugs.get(code) or slugify(_country_name(ref, code))
+
+
 def slugify(text: str) -> str:
     """Lower-case ASCII words joined by hyphens ("Côte d'Ivoire" -> "cote-d-ivoire")."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
@@ -442,7 +454,7 @@ def update_slug(date: str, country_code: str) -> str:
     """The local name of an update's IRI: YYYY-MM-DD-country-name."""
     ref = _reference()
     code = _country_code(ref, country_code)
-    return f"{_iso_date(date)}-{slugify(_country_name(ref, code))}"
+    return f"{_iso_date(date)}-{_country_slug(ref, code)}"
 
 
 def _country_code(ref: _Reference, given: str) -> str:
@@ -1223,7 +1235,7 @@ class _Drafter:
         header, body = self._header(paragraphs)
         self._update_date(header, body)
         self._update_country(header, body)
-        self.slug = f"{self.date.isoformat()}-{slugify(_country_name(self.ref, self.code))}"
+        self.slug = f"{self.date.isoformat()}-{_country_slug(self.ref, self.code)}"
         existing = self.ref.update_keys.get((self.date.isoformat(), self.code))
         if existing:
             self.slug = existing
@@ -1560,7 +1572,7 @@ class _Drafter:
                         continue
                 # the dataset's own IRI for that date and country, else the usual pattern
                 target = self.ref.update_keys.get((date.isoformat(), code)) \
-                    or f"{date.isoformat()}-{slugify(_country_name(self.ref, code))}"
+                    or f"{date.isoformat()}-{_country_slug(self.ref, code)}"
                 if target == self.slug:
                     continue
                 theme = self._theme(s.text)
@@ -2487,7 +2499,7 @@ def new_update(date: str, country_code: str, source_url: str | None, title: str 
     iso = _iso_date(date)
     day = dt.date.fromisoformat(iso)
     name = _country_name(ref, code)
-    slug = f"{iso}-{slugify(name)}"
+    slug = f"{iso}-{_country_slug(ref, code)}"
     if source_url:
         source_line = f"    dcterms:source <{_check_url(source_url)}> ;"
     else:
