@@ -27,10 +27,20 @@ says it is Virtuoso (its `Server` header); every other server gets exactly the s
   instead. Virtuoso refuses blank nodes in `INSERT DATA` (such blocks are sent as
   `INSERT { … } WHERE {}`, the same fresh blank nodes); stores an integral `xsd:decimal` as an
   `xsd:integer` (written with a ".0"); keeps `"x"^^xsd:string` apart from `"x"` (written plain,
-  as RDF 1.1 says they are one term); cannot hold `xsd:duration` or `xsd:time` literals, integers
-  of 2^60 and beyond, or dates before year 1 (refused with a StoreError naming the literal,
-  never stored altered). Literals are written in the canonical form Virtuoso gives back, so a
-  reload's diff compares like with like.
+  as RDF 1.1 says they are one term); cannot hold `xsd:time` literals, integers of 2^60 and
+  beyond, or dates before year 1 (refused with a StoreError naming the literal, never stored
+  altered). Literals are written in the canonical form Virtuoso gives back, so a reload's diff
+  compares like with like.
+- **Durations.** Virtuoso turns an `xsd:duration` it can parse into a bare number ("P14D" into
+  "1.2096e+06" seconds, "P2M" into "2" months, "P1MT1H" into "1": the hours lost), or fails to
+  compile the update ("SQ200: No column P14DD"); see openlink/virtuoso-opensource issues 224,
+  936 and 1147. A form its parser does not take is kept exactly as written, and for durations
+  in years, months and days one such form is the canonical one with a zero seconds part:
+  "P14D" is sent as "P14DT0S", "P2M" as "P2MT0S" (measured on 7.2.5, see tests/test_virtuoso.py).
+  So durations are written, and matched in query text, in that form, and read back in the
+  canonical XSD form (the one Oxigraph gives): "P14DT0S" comes back as "P14D", the same value
+  and the same term the embedded store holds. A duration with hours, minutes or seconds has no
+  such form and is refused, as are `xsd:dayTimeDuration` and `xsd:yearMonthDuration` literals.
 - **Reads.** `GRAPH ?g {}` (which graphs exist) gives one row with ?g unbound: it is sent as
   `GRAPH ?g { [] ?p [] }`. Blank nodes come back as `nodeID://b123` (read as `b123`), booleans as "1"/"0"
   (read as "true"/"false"). DESCRIBE of the default graph answers nothing unless asked for a
@@ -38,7 +48,9 @@ says it is Virtuoso (its `Server` header); every other server gets exactly the s
 - **Errors.** Updates without the right come back as 500 with Virtuoso's SR186/SR619 codes; they
   become a StoreError that says which endpoint and account to use. Virtuoso keeps the operations
   of a request that ran before a failing one (it commits after an error), so a failed write may
-  be partly applied: the message says so, and loading the file again repairs it.
+  be partly applied: the message says so, and loading the file again repairs it. A sorted row
+  holding a value of more than about 4 kB (a long GROUP_CONCAT: SR478, SR319) fails on Virtuoso;
+  the message says to narrow the query.
 """
 
 from __future__ import annotations
@@ -65,6 +77,7 @@ from .embedded import EmbeddedStore
 _USER_AGENT = "detention-kg (SPARQLWrapper)"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _XSD_STRING = _XSD + "string"
+_XSD_DURATION = _XSD + "duration"
 
 
 class RemoteStore(Store):
@@ -109,16 +122,47 @@ class RemoteStore(Store):
                 self._server = error.headers.get("Server", "")
             raise self._http_error(error.code, error.reason, detail, update) from error
         except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError, http.client.HTTPException) as error:
-            reason = getattr(error, "reason", error) or type(error).__name__
-            raise StoreError(
-                f"cannot reach the {self.description}: {reason}",
-                "check that the server is running and the URL is right (KG_SPARQL_QUERY); nothing was changed",
-            ) from error
+            raise self._connection_error(error, update) from error
         except ValueError as error:  # urllib: an authentication scheme it does not speak
             raise StoreError(f"the {self.description} asked for a sign-in this store cannot give: {error}") from error
         if self._server is None:
             self._server = headers.get("server", "")
         return body, headers
+
+    def _connection_error(self, error: Exception, update: bool) -> StoreError:
+        """The StoreError for a connection that failed, saying whether the request can have had effect.
+
+        urllib wraps in URLError what fails before the request is sent (refused, no such host, a
+        connect timeout); a reset, a dropped connection, a read timeout or a cut answer come after
+        it was sent: the server may have run it (an update may be applied) before it went away.
+        """
+        reason = getattr(error, "reason", error) or type(error).__name__
+        sent = not isinstance(error, urllib.error.URLError) or isinstance(reason, (ConnectionResetError, BrokenPipeError))
+        if not sent:
+            return StoreError(
+                f"cannot reach the {self.description}: {reason}",
+                "check that the server is running and the URL is right (KG_SPARQL_QUERY); nothing was changed",
+            )
+        what = f"{reason}" if str(reason) else type(reason).__name__
+        if isinstance(reason, TimeoutError):  # socket.timeout too; "timed out" is what kg.runner looks for
+            return StoreError(
+                f"the {self.description} did not answer within {self.timeout:g} s (timed out)"
+                + (": the update may or may not have been applied" if update else ""),
+                "check the server's load, or raise KG_SPARQL_TIMEOUT"
+                + ("; then load the files again (a load replaces each graph as a whole)" if update else
+                   "; a narrower query may answer in time"),
+            )
+        if not update:
+            return StoreError(
+                f"the {self.description} stopped answering mid-request ({what})",
+                "check that the server is running; try again",
+            )
+        return StoreError(
+            f"the {self.description} stopped answering after the update was sent ({what}): it may or may not "
+            "have been applied",
+            "check that the server is running, then load the files again: a load replaces each graph and its "
+            "provenance as a whole, so loading again gives the same result either way",
+        )
 
     def _http_error(self, code: int, reason: str, detail: str, update: bool) -> StoreError:
         if self.is_virtuoso:
@@ -135,6 +179,13 @@ class RemoteStore(Store):
                     f"the {self.description} refused to sort that many rows: {detail}",
                     "raise MaxSortedTopRows in [Parameters] of virtuoso.ini above the largest answer read in pages, "
                     "or narrow the query",
+                )
+            if re.search(r"\bSR478\b|\bSR319\b", detail):  # measured on 7.2.5: between 3.3 and 6.7 kB
+                return StoreError(
+                    f"the {self.description} cannot sort or group a value of more than about 4 kB (a GROUP_CONCAT "
+                    f"over many values, such as a matrix cell with a hundred statements): {detail}",
+                    "narrow the query (a region, a day, a measure type, a country) so that fewer values are "
+                    "joined, or use another store for it",
                 )
             if "not translated to an accurate SQL text" in detail:  # a big update failed; Virtuoso hides why
                 return StoreError(
@@ -176,6 +227,7 @@ class RemoteStore(Store):
         self._know_server()
         if self.is_virtuoso:  # GRAPH ?g {} gives one row with ?g unbound on Virtuoso: ask for a triple
             text = _EMPTY_GRAPH_PATTERN.sub(r"GRAPH \1 { [] ?kg_any_p [] }", text)
+            text = virtuoso_query_text(text)  # durations as they are stored there
         if form in ("CONSTRUCT", "DESCRIBE"):
             return self._graph_query(text, form)
         result, headers = self._select_once(text)
@@ -217,6 +269,8 @@ class RemoteStore(Store):
         try:
             parsed = pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_TRIPLES)
             triples = [(_term(t.subject), _term(t.predicate), _term(t.object)) for t in parsed]
+            if self.is_virtuoso:
+                triples = [(s, p, _virtuoso_read_duration(o)) for s, p, o in triples]
         except SyntaxError as error:
             raise StoreError(f"the {self.description} sent an answer that does not parse: {error}") from error
         if self.is_virtuoso:
@@ -335,8 +389,21 @@ def _opener(user: str | None, password: str | None, urls: Iterable[str]) -> urll
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         for url in urls:
             passwords.add_password(None, url, user, password or "")
-        handlers = [urllib.request.HTTPDigestAuthHandler(passwords), urllib.request.HTTPBasicAuthHandler(passwords)]
+        handlers = [_DigestAuthHandler(passwords), urllib.request.HTTPBasicAuthHandler(passwords)]
     return urllib.request.build_opener(*handlers)
+
+
+class _DigestAuthHandler(urllib.request.HTTPDigestAuthHandler):
+    """urllib's Digest handler, which counts a signed request that then failed (Virtuoso's 500 for
+    a refused update) as a failed sign-in and never resets the count: after six such failures every
+    later request of the store got "401 digest auth failed". The count is reset once each request
+    is over; nested retries within one request still stop at six."""
+
+    def http_error_401(self, req, fp, code, msg, headers):
+        try:
+            return super().http_error_401(req, fp, code, msg, headers)
+        finally:
+            self.reset_retry_count()
 
 
 # -- query text: the top-level LIMIT / OFFSET --------------------------------------------------
@@ -388,8 +455,6 @@ _INTEGERS = {
     )
 }
 _UNSTORABLE = {  # what Virtuoso 7.2 changes or refuses on the way in (see the module's note)
-    _XSD + "duration": "stores an xsd:duration as a number of seconds or months (\"P14D\" comes back as "
-    "\"1.2096e+06\") or refuses it",
     _XSD + "dayTimeDuration": "cannot store xsd:dayTimeDuration literals",
     _XSD + "yearMonthDuration": "cannot store xsd:yearMonthDuration literals",
     _XSD + "time": "cannot read an xsd:time literal written in an update",
@@ -510,9 +575,9 @@ def _virtuoso_insert_data(text: str) -> tuple[str, int]:
 
 def _virtuoso_literal(match: re.Match, prefixes: dict[str, str]) -> str:
     string, datatype = match.group("string"), match.group("datatype")
-    if datatype:
+    if datatype and datatype.startswith("<"):
         datatype = datatype[1:-1]
-    elif match.group("local") is not None:
+    elif match.group("local") is not None:  # a prefixed name (the datatype group holds it too)
         namespace = prefixes.get(match.group("pname") or "")
         if namespace is None:
             return match.group(0)
@@ -523,6 +588,8 @@ def _virtuoso_literal(match: re.Match, prefixes: dict[str, str]) -> str:
     lexical = string[quote:-quote]
     if datatype == _XSD_STRING:
         return string
+    if datatype == _XSD_DURATION:
+        return f'"{virtuoso_duration(lexical, match.group(0))}"^^<{datatype}>'
     if datatype in _UNSTORABLE:
         raise StoreError(
             f"Virtuoso {_UNSTORABLE[datatype]}: {match.group(0)[:80]} would not be kept as written",
@@ -553,6 +620,9 @@ def _virtuoso_canonical(term):
     try:
         if datatype == _XSD_STRING:
             return Literal(lexical)
+        if datatype == _XSD_DURATION:
+            canonical = canonical_duration(lexical)
+            return term if canonical is None else Literal(canonical, datatype=term.datatype)
         if datatype == _XSD + "decimal":
             value = Decimal(lexical.strip())
             text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
@@ -566,6 +636,105 @@ def _virtuoso_canonical(term):
     except (InvalidOperation, ValueError):
         return term
     return term
+
+
+# -- Virtuoso: durations (see the module's note) ------------------------------------------------
+
+_DURATION = re.compile(
+    r"(-)?P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?!$)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?|\.\d+)S)?)?"
+)
+
+
+def _duration_value(lexical: str) -> tuple[int, Decimal] | None:
+    """An xsd:duration's value as (months, seconds), both signed; None if LEXICAL is not one."""
+    match = _DURATION.fullmatch(lexical.strip())
+    if match is None:
+        return None
+    sign, years, months, days, hours, minutes, seconds = match.groups()
+    total_months = int(years or 0) * 12 + int(months or 0)
+    total_seconds = int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + Decimal(seconds or 0)
+    return (-total_months, -total_seconds) if sign else (total_months, total_seconds)
+
+
+def canonical_duration(lexical: str) -> str | None:
+    """The canonical form of an xsd:duration (XSD 1.1, as Oxigraph writes it): "P12M" -> "P1Y",
+    "PT36H" -> "P1DT12H", "P14DT0S" -> "P14D", zero -> "PT0S"; None if LEXICAL is not a duration."""
+    value = _duration_value(lexical)
+    if value is None:
+        return None
+    months, seconds = value
+    if months == 0 and seconds == 0:
+        return "PT0S"
+    sign = "-" if months < 0 or seconds < 0 else ""
+    months, seconds = abs(months), abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
+    text = sign + "P" + (f"{months // 12}Y" if months // 12 else "") + (f"{months % 12}M" if months % 12 else "")
+    text += f"{int(days)}D" if days else ""
+    if hours or minutes or rest:
+        text += "T" + (f"{int(hours)}H" if hours else "") + (f"{int(minutes)}M" if minutes else "")
+        if rest:
+            second = format(rest.normalize(), "f")
+            text += (second.rstrip("0").rstrip(".") if "." in second else second) + "S"
+    return text
+
+
+def virtuoso_duration(lexical: str, literal: str = "") -> str:
+    """The lexical form in which Virtuoso 7.2 keeps the xsd:duration LEXICAL as it is: the canonical
+    form with a zero seconds part ("P14D" -> "P14DT0S"). Refused (StoreError) when there is none."""
+    canonical = canonical_duration(lexical)
+    literal = literal or f'"{lexical}"^^xsd:duration'
+    if canonical is None:
+        raise StoreError(
+            f"{literal[:80]} is not an xsd:duration, and Virtuoso would not keep it as written",
+            'write it as an ISO 8601 duration, for example "P14D"^^xsd:duration',
+        )
+    if canonical == "PT0S":
+        return canonical
+    if "T" in canonical:  # hours, minutes or seconds: every form is turned into a number, some lossily
+        raise StoreError(
+            f"Virtuoso cannot keep a duration with hours, minutes or seconds: {literal[:80]} would be stored as "
+            "a bare number (or refused)",
+            "give the duration in days, months or years (\"P2D\"), or keep this file on another store "
+            "(embedded, oxigraph serve)",
+        )
+    return canonical + "T0S"
+
+
+def _virtuoso_read_duration(term):
+    if isinstance(term, Literal) and term.datatype is not None and str(term.datatype) == _XSD_DURATION:
+        canonical = canonical_duration(str(term))
+        return term if canonical is None else Literal(canonical, datatype=term.datatype)
+    return term
+
+
+def virtuoso_query_text(text: str) -> str:
+    """Query TEXT with its xsd:duration literals in the form Virtuoso stores them (so they match)."""
+    if "duration" not in text:
+        return text
+    prefixes = {m.group(1): m.group(2) for m in re.finditer(r"(?i)PREFIX\s+([\w.-]*):\s*<([^>]*)>", text)}
+    out, last = [], 0
+    for kind, _, start in _tokens(text):
+        if kind != "string" or start < last:
+            continue
+        match = _LITERAL.match(text, start)
+        datatype = match.group("datatype")
+        if datatype and datatype.startswith("<"):
+            datatype = datatype[1:-1]
+        elif match.group("local") is not None:
+            datatype = (prefixes.get(match.group("pname") or "") or "\0") + match.group("local")
+        if datatype != _XSD_DURATION:
+            continue
+        string = match.group("string")
+        quote = 3 if string[:3] in ('"""', "'''") else 1
+        try:
+            stored = virtuoso_duration(string[quote:-quote], match.group(0))
+        except StoreError:
+            continue  # a duration no store of Virtuoso holds: it matches nothing either way
+        out += [text[last:start], f'"{stored}"^^<{_XSD_DURATION}>']
+        last = match.end()
+    return "".join(out) + text[last:]
 
 
 # -- reading terms ---------------------------------------------------------------------------
@@ -586,6 +755,8 @@ def _json_term(value: dict, virtuoso: bool = False):
     if datatype and datatype != _XSD_STRING:
         if virtuoso and datatype == _XSD + "boolean" and value["value"] in ("1", "0"):
             return Literal("true" if value["value"] == "1" else "false", datatype=URIRef(datatype))
+        if virtuoso and datatype == _XSD_DURATION:
+            return Literal(canonical_duration(value["value"]) or value["value"], datatype=URIRef(datatype))
         return Literal(value["value"], datatype=URIRef(datatype))
     return Literal(value["value"])
 
@@ -609,4 +780,4 @@ def _ox(term):
     return pyoxigraph.Literal(str(term))
 
 
-__all__ = ["RemoteStore", "virtuoso_update_text"]
+__all__ = ["RemoteStore", "canonical_duration", "virtuoso_query_text", "virtuoso_update_text"]
