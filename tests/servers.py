@@ -65,6 +65,57 @@ def oxigraph_serve(location: Path | None = None):
             process.kill()
 
 
+class OxigraphProcess:
+    """`oxigraph serve` on a fixed loopback port and folder, which a test may kill and start again.
+
+    The port and the folder stay the same across restarts, so a client configured with
+    `query_url` reaches the same data after `start()` as before `kill()`. The process runs in a
+    group of its own and gets SIGTERM if the test process dies (no server outlives a test run).
+    """
+
+    def __init__(self, location: Path, port: int | None = None):
+        self.location = Path(location)
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.query_url, self.update_url = f"{self.base}/query", f"{self.base}/update"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "OxigraphProcess":
+        self.process = subprocess.Popen(
+            [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{self.port}", "--union-default-graph",
+             "--location", str(self.location)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_own_group_dying_with_parent,
+        )
+        wait_for(f"{self.base}/query?query=ASK%7B%7D", self.process)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies at once, mid-request or mid-write, with no clean shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_group(self.process)
+            self.process = None
+
+
+@contextmanager
+def oxigraph_process(location: Path, port: int | None = None):
+    """An OxigraphProcess started on LOCATION; stopped at the end whatever the test did to it."""
+    server = OxigraphProcess(location, port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # -- Virtuoso Open Source (Debian package virtuoso-opensource, 7.2) ----------------------------
 
 VIRTUOSO_BINARY = "/usr/bin/virtuoso-t"
@@ -283,6 +334,61 @@ def failing_server(status: int = 500):
             self.wfile.write(b"internal error")
 
         do_GET = do_POST = _fail
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def dropping_proxy(target: str, drop):
+    """A loopback HTTP proxy to TARGET (a base URL) that hangs up on some requests.
+
+    Every request is forwarded and answered as TARGET answers, except that for a request where
+    DROP(method, path) is true the answer is thrown away and the connection closed without a
+    word: what a client sees when the server dies after doing the work but before answering.
+    Yields the proxy's base URL.
+    """
+    import http.client
+    import urllib.parse
+
+    parsed = urllib.parse.urlsplit(target)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            upstream = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                payload = answer.read()
+            finally:
+                upstream.close()
+            self.close_connection = True
+            if drop(self.command, self.path):
+                return  # hang up: no status line, no body
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = _forward
 
         def log_message(self, *args):
             pass
