@@ -103,6 +103,32 @@ def test_two_countries_side_by_side(client):
     assert found["Border closure"] == ("Introduced (2020-06-14)", "Introduced (2020-05-01)")
 
 
+def test_two_countries_the_same_twice_or_one_without_updates(client):
+    # The query looks each side's updates up on its own: the same country on both sides must not
+    # repeat an entry, and a country without updates leaves its column empty beside the other's.
+    same = {r["typeLabel"]: (r["first"], r["second"]) for r in rows(client, "compare-countries", a=KZ, b=KZ)}
+    assert same["Moratorium on new detention orders"] == ("Introduced (2020-06-14)", "Introduced (2020-06-14)")
+    assert all(first == second for first, second in same.values())
+    alone = {r["typeLabel"]: (r["first"], r["second"])
+             for r in rows(client, "compare-countries", a=f"{ID}country/FR", b=KZ)}
+    assert alone == {label: ("", second) for label, (_, second) in same.items()}
+
+
+def test_updates_on_a_theme_with_and_without_references(client):
+    found = rows(client, "theme-updates", theme=str(MT["lack-of-firewall"]))
+    germany = [r for r in found if r["update"] == f"{ID}update/2020-06-10-germany"]
+    assert [(r["refersTo"], r["refersToDate"]) for r in germany] == [("", "")]  # once, without a reference
+    kazakhstan = [r for r in found if r["update"] == f"{ID}update/2020-06-14-kazakhstan"]
+    assert len(kazakhstan) == 3 and all(r["refersTo"] and r["refersToDate"] for r in kazakhstan)
+
+
+def test_who_reported_what_for_one_body_is_its_share_of_the_whole(client):
+    body = f"{ID}organisation/international-legal-initiative"
+    key = lambda r: (r["typeLabel"], r["statements"], r["countries"])  # noqa: E731
+    whole = sorted(key(r) for r in rows(client, "who-reported-what") if r["body"] == body)
+    assert whole and whole == sorted(key(r) for r in rows(client, "who-reported-what", body=body))
+
+
 def test_negative_facts(client):
     found = {(r["country"], r["typeLabel"], r["statusLabel"]) for r in rows(client, "negative-facts")}
     assert (KZ, "Release of detainees", "None occurred") in found
@@ -250,3 +276,73 @@ def test_country_and_measure_type_pages_draw_their_timelines(client):
     assert len(pictures) == 2  # the map and the timeline
     reports = client.get("/def/measure-type/release-of-detainees.json").get_json()["sections"]["reports"]
     assert pictures[1].count('<g class="event') == len(reports)
+
+
+# -- the comparison matrix on Virtuoso ----------------------------------------------------------
+
+MATRIX_FILTERS = [{}, {"day": "2020-05-15"}, {"region": f"{ID}region/150"},
+                  {"type": [str(MT["moratorium-on-detention-orders"]), str(MT["release-of-detainees"])]}]
+MATRIX_FILTER_IDS = ["all", "in-force-on-a-day", "europe", "two-types"]
+
+
+@pytest.fixture(scope="module")
+def virtuoso_app(virtuoso):
+    """The app over the session's Virtuoso, holding the same files as the embedded web_store."""
+    from conftest import WEB_FILES
+
+    from kg.load import Loader
+    from kg.web import create_app
+
+    virtuoso.clear()
+    store = virtuoso.store()
+    Loader(store).load(WEB_FILES)
+    store.close()
+    app = create_app({"KG_SPARQL_QUERY": virtuoso.query_url, "TESTING": True})
+    yield app
+    if app.extensions.get("kg_runner") is not None:
+        app.extensions["kg_runner"].close()
+
+
+def matrix_rows(result_rows) -> list:
+    """Rows of the matrix query, in order, as comparable tuples (GROUP_CONCAT's order is the engine's)."""
+    return [(str(r["country"]), str(r["countryName"]), str(r["type"]), str(r["typeLabel"]), str(r["status"]),
+             r["conflicting"].toPython(), str(r["earliest"]), int(r["statements"]),
+             sorted(str(r["developments"]).split())) for r in result_rows]
+
+
+@pytest.mark.parametrize("filters", MATRIX_FILTERS, ids=MATRIX_FILTER_IDS)
+def test_the_matrix_query_on_virtuoso_gives_the_embedded_answer(virtuoso, virtuoso_app, web_store, filters):
+    """matrix.rq, bound as the /matrix page binds it, answers the same rows on Virtuoso 7.2 as on
+    embedded Oxigraph (it once failed there with "SQ156 Bad dfe in sqlo_place_exp")."""
+    from kg.sparql import bind_rows
+    from kg.store import EmbeddedStore
+
+    query = named_queries.load("matrix")
+    bound = query.bindings({k: v for k, v in filters.items() if k != "type" and v})
+    types = [named_queries.parse_iri(t) for t in filters.get("type", [])] or [None]
+    text = bind_rows(query.sparql, ["region", "day", "type"], [[bound.get("region"), bound.get("day"), t] for t in types])
+    embedded = EmbeddedStore(web_store, read_only=True)
+    try:
+        expected = matrix_rows(embedded.query(text).rows)
+    finally:
+        embedded.close()
+    assert expected, "the fixture should give the matrix something to show"
+    store = virtuoso.store()
+    assert matrix_rows(store.query(text).rows) == expected
+    assert store.is_virtuoso
+
+
+@pytest.mark.parametrize("filters", MATRIX_FILTERS, ids=MATRIX_FILTER_IDS)
+def test_the_matrix_page_on_virtuoso_equals_the_embedded_one(client, virtuoso_app, filters):
+    on_virtuoso = virtuoso_app.test_client()
+    assert matrix_cells_from_csv(on_virtuoso, **filters) == matrix_cells_from_csv(client, **filters)
+    assert matrix_cells_from_sparql(on_virtuoso, **filters) == matrix_cells_from_sparql(client, **filters)
+
+    def rows(app_client):  # each cell's statements in the engine's GROUP_CONCAT order: compared as sets
+        found = app_client.get("/matrix.json", query_string=filters).get_json()["rows"]
+        for row in found:
+            for cell in row["cells"].values():
+                cell["statements"] = sorted(cell["statements"], key=lambda s: s["iri"])
+        return found
+
+    assert rows(on_virtuoso) == rows(client)
