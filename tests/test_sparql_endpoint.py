@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from xml.etree import ElementTree
 
 import pytest
 from rdflib import Graph, Literal, URIRef
@@ -273,6 +274,26 @@ def test_row_cap_is_announced(endpoint):
     status, headers, body = get(endpoint, "SELECT * WHERE { ?s ?p ?o }", "application/json")
     assert status == 200 and headers["KG-Truncated"] == "true; max-rows=1000"
     assert len(json.loads(body)["results"]["bindings"]) == 1000
+    assert json.loads(body)["head"]["link"] == ["#truncated"]
+
+
+def count_rows(body: bytes, fmt: str) -> int:
+    if fmt == "json":
+        return len(json.loads(body)["results"]["bindings"])
+    if fmt == "xml":
+        return len(ElementTree.fromstring(body).findall("{http://www.w3.org/2005/sparql-results#}results/*"))
+    if fmt == "tsv":  # one line per row: line breaks inside literals are escaped
+        return body.decode().count("\n") - 1
+    return len(list(csv.reader(io.StringIO(body.decode(), newline="")))) - 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_row_cap_is_applied_and_announced_in_every_format(endpoint, fmt):
+    status, headers, body = get(endpoint, "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o", None, format=fmt)
+    assert status == 200 and headers["KG-Truncated"] == "true; max-rows=1000"
+    assert "row cap" in headers["Warning"] and count_rows(body, fmt) == 1000
+    status, headers, body = get(endpoint, "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 1000", None, format=fmt)
+    assert status == 200 and "KG-Truncated" not in headers and count_rows(body, fmt) == 1000
 
 
 # -- the query page ----------------------------------------------------------------------------

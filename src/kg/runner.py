@@ -26,21 +26,14 @@ from rdflib import BNode, Literal, URIRef
 
 from .errors import KGError
 from .query_worker import marker_state
-from .sparql import (
-    MAX_NESTING,
-    QueryTextError,
-    bind,
-    nesting_depth,
-    query_form,
-    referenced_graphs,
-    unescape_codepoints,
-    uses_service,
-)
+from .sparql import MAX_NESTING, QueryTextError, bind, query_shape, unescape_codepoints
 from .store.base import META_GRAPH, QueryResult, Store, StoreError
 from .store.remote import RemoteStore
 
 _SOURCE_ROOT = str(Path(__file__).resolve().parents[1])  # so workers import this same kg package
 CACHE_SIZE = 2048  # page-query results kept per process (they are small)
+BODY_FORMATS = ("json", "xml", "csv", "tsv")  # SPARQL results formats the worker writes itself
+PIPE_BYTES = 1 << 20  # capacity asked for the pipe that carries answers from a worker
 _UPDATE_FORMS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 
 
@@ -63,6 +56,20 @@ class RunnerBusy(KGError):
 
 
 @dataclass
+class ResultBody:
+    """A SELECT or ASK answer already written as a SPARQL results document (for /sparql).
+
+    Large answers are much cheaper this way than as rdflib terms: the worker writes the body with
+    pyoxigraph's serializer and only bytes cross the pipe."""
+
+    kind: str  # "select" or "ask"
+    fmt: str  # one of BODY_FORMATS
+    body: bytes
+    truncated: bool = False  # the row cap was hit: there may be more
+    elapsed: float = 0.0
+
+
+@dataclass
 class Limits:
     timeout: float = 10.0  # seconds of wall-clock time per query
     max_rows: int = 10_000  # rows (or triples) returned at most
@@ -79,6 +86,7 @@ class _Worker:
     def __init__(self, store_path: str):
         to_child_read, to_child_write = os.pipe()
         from_child_read, from_child_write = os.pipe()
+        _widen(from_child_write)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kg.query_worker", store_path, str(to_child_read), str(from_child_write)],
             pass_fds=(to_child_read, from_child_write),
@@ -107,13 +115,28 @@ class _Worker:
         self.replies.close()
 
 
+def _widen(fd: int) -> None:
+    """Let the pipe hold up to 1 MiB (Linux; the default is 64 KiB), so that a large answer
+    crosses in a few writes instead of one hand-over between the processes per 64 KiB; the
+    system's pipe-max-size may allow less, and then the default stays."""
+    import fcntl
+
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:
+            pass
+
+
 class WorkerPool:
     """Worker processes over one embedded store folder, replaced when killed."""
 
     def __init__(self, store_path: str | Path, size: int):
         self.store_path = str(store_path)
         self.size = size
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        # Last in, first out: a lone client's queries keep going to the same worker, whose store
+        # handle has the blocks they read in its cache, instead of alternating between workers.
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._started = False
 
@@ -194,12 +217,13 @@ class QueryRunner:
 
         QUERY must already have its codepoint escapes processed (unescape_codepoints), as the
         engine will run it: run() does that first."""
-        if nesting_depth(query) > MAX_NESTING:
+        shape = query_shape(query)
+        if shape.nesting > MAX_NESTING:
             raise QueryRefused(
                 f"the query nests groups or parentheses more than {MAX_NESTING} levels deep",
                 "flatten it: the engine's parser cannot take such depth",
             )
-        form = query_form(query)
+        form = shape.form
         if form in _UPDATE_FORMS:
             raise QueryRefused(
                 "this endpoint is read-only: SPARQL Update is not accepted",
@@ -207,12 +231,12 @@ class QueryRunner:
             )
         if not form:
             raise QueryRefused("this is not a SPARQL query", "start with SELECT, ASK, CONSTRUCT or DESCRIBE")
-        if uses_service(query):
+        if shape.service:
             raise QueryRefused(
                 "SERVICE is not allowed: this endpoint does not fetch data from other servers",
                 "query the other endpoint directly, or download its data and load it",
             )
-        wanted = set(referenced_graphs(query)) | set(default_graphs) | set(named_graphs)
+        wanted = set(shape.graphs) | set(default_graphs) | set(named_graphs)
         if wanted:
             unknown = sorted(wanted - self.store_graphs())
             if unknown:
@@ -230,31 +254,49 @@ class QueryRunner:
         default_graphs: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
         cached: bool = False,
-    ) -> QueryResult:
+        serialize: str | None = None,
+    ) -> QueryResult | ResultBody:
         """Check QUERY, bind BINDINGS as terms, and run it within the time limit and row cap.
 
         With CACHED (page queries), the result is reused until the store's version changes.
+        With SERIALIZE (one of BODY_FORMATS; the endpoint), a SELECT or ASK answer comes back as
+        a ResultBody written in that format; CONSTRUCT and DESCRIBE still as a QueryResult.
         """
+        if serialize is not None and (serialize not in BODY_FORMATS or cached):
+            raise ValueError(f"serialize must be one of {BODY_FORMATS}, and not with cached")
+        if not cached:
+            return self._checked_run(query, bindings, default_graphs, named_graphs, serialize)
+        # The cache is looked up before anything else: a key holds the text exactly as given, the
+        # bindings and graph parameters, the store's version and the row cap, and only an answer that passed
+        # every check below (for that same store version, whose graphs FROM may name) is ever
+        # stored. So a hit is an answer the checks already allowed, and the tokenizing, checking
+        # and binding (a few ms per page query) are skipped.
+        key = _cache_key((self.version_key(), self.limits.max_rows), query, bindings, default_graphs, named_graphs)
+        if key is not None:
+            with self._cache_lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+        result = self._checked_run(query, bindings, default_graphs, named_graphs, None)
+        if key is not None:
+            with self._cache_lock:
+                self._cache[key] = result
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return result
+
+    def _checked_run(self, query, bindings, default_graphs, named_graphs, serialize):
         query = unescape_codepoints(query)
         self.check(query, default_graphs, named_graphs)
         text = bind(query, bindings) if bindings else query
-        if not cached:
-            return self._execute(text, default_graphs, named_graphs)
-        key = (self.version_key(), text, tuple(default_graphs), tuple(named_graphs))
-        with self._cache_lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        result = self._execute(text, default_graphs, named_graphs)
-        with self._cache_lock:
-            self._cache[key] = result
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return result
+        return self._execute(text, default_graphs, named_graphs, serialize=serialize)
 
-    def _execute(self, text, default_graphs, named_graphs, checked: bool = False) -> QueryResult:
+    def _execute(self, text, default_graphs, named_graphs, checked: bool = False, serialize: str | None = None):
         if self.pool is None:
-            return self._run_remote(text, default_graphs or (), named_graphs or ())
+            result = self._run_remote(text, default_graphs or (), named_graphs or ())
+            if serialize and result.kind != "graph":
+                return _body_from_result(result, serialize)
+            return result
         started = time.monotonic()
         status, payload = self.pool.run(
             {
@@ -262,6 +304,7 @@ class QueryRunner:
                 "default_graphs": list(default_graphs or ()),
                 "named_graphs": list(named_graphs or ()),
                 "max_rows": self.limits.max_rows,
+                "serialize": serialize,
             },
             self.limits.timeout,
         )
@@ -274,7 +317,10 @@ class QueryRunner:
             )
         if status != "ok":
             raise QueryRefused(f"the query failed: {payload}")
-        result = _from_payload(payload)
+        if "body" in payload:
+            result = ResultBody(payload["kind"], serialize, payload["body"], payload["truncated"])
+        else:
+            result = _from_payload(payload)
         result.elapsed = time.monotonic() - started
         return result
 
@@ -313,6 +359,28 @@ def _with_dataset(text: str, default_graphs, named_graphs) -> str:
     return text[:at] + clauses + text[at:]
 
 
+def _cache_key(version, query, bindings, default_graphs, named_graphs) -> tuple | None:
+    """The result cache's key, or None when a binding cannot be part of one (then no caching).
+
+    Bindings are rdflib terms, whose equality is term equality (same IRI, or same lexical form,
+    datatype and language), so equal keys bind to the same query text."""
+    items = tuple(bindings.items()) if bindings else ()
+    key = (version, query, items, tuple(default_graphs), tuple(named_graphs))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _body_from_result(result: QueryResult, fmt: str) -> ResultBody:
+    """A remote store's answer written out (its rdflib terms are there already)."""
+    from .results import to_csv, to_json, to_xml
+
+    writer = {"json": to_json, "xml": to_xml, "csv": to_csv, "tsv": lambda r: to_csv(r, "\t")}[fmt]
+    return ResultBody(result.kind, fmt, writer(result).encode("utf-8"), result.truncated, result.elapsed)
+
+
 def _term(encoded):
     if encoded is None:
         return None
@@ -342,4 +410,4 @@ def _from_payload(payload: dict) -> QueryResult:
     return QueryResult("graph", triples=triples, truncated=payload["truncated"])
 
 
-__all__ = ["Limits", "QueryRefused", "QueryRunner", "QueryTimeout", "RunnerBusy", "META_GRAPH", "QueryTextError"]
+__all__ = ["BODY_FORMATS", "Limits", "QueryRefused", "ResultBody", "QueryRunner", "QueryTimeout", "RunnerBusy", "META_GRAPH", "QueryTextError"]

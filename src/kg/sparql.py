@@ -13,8 +13,10 @@ BIND. Named queries use parameters in triple patterns (or in FILTERs of the top 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from rdflib import BNode, Literal, URIRef
 
@@ -44,6 +46,28 @@ class QueryTextError(KGError):
     """A query or parameter that cannot be used as given."""
 
 
+# The text functions below are pure (text in, answer out) and every request runs several of
+# them over the same texts: pages send the same named queries again and again, and each carries
+# the whole prefix prologue, so tokenizing it anew cost a few ms per query. They are memoized on
+# the text. Only texts up to MEMO_MAX_CHARS are kept, so that a client sending many long distinct
+# queries holds at most MEMO_SIZE of them (a few MB); longer texts are worked out each time.
+# Exceptions are never cached (lru_cache re-raises them on every call).
+MEMO_SIZE = 256
+MEMO_MAX_CHARS = 32_768
+
+
+def _memoized(function):
+    cached = functools.lru_cache(maxsize=MEMO_SIZE)(function)
+
+    @functools.wraps(function)
+    def wrapper(query: str):
+        return cached(query) if len(query) <= MEMO_MAX_CHARS else function(query)
+
+    wrapper.cache_clear = cached.cache_clear
+    wrapper.cache_info = cached.cache_info
+    return wrapper
+
+
 def is_safe_iri(text: str) -> bool:
     """Whether TEXT can be written between < > as it is."""
     return not _BAD_IRI.search(text)
@@ -71,6 +95,7 @@ def _tokens(query: str):
         yield match.lastgroup, match.group(), match.start()
 
 
+@_memoized
 def where_group_start(query: str) -> int:
     """Index just after the '{' that opens the query's outermost WHERE group."""
     depth, saw_where, first_open = 0, False, None
@@ -117,6 +142,7 @@ _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 MAX_NESTING = 100
 
 
+@_memoized
 def unescape_codepoints(query: str) -> str:
     """The query with its \\uXXXX / \\UXXXXXXXX escapes replaced, as SPARQL 1.1 (section 19.2)
     requires before any parsing. Checks must see the same text the engine runs, or an escape
@@ -131,42 +157,46 @@ def unescape_codepoints(query: str) -> str:
     return _CODEPOINT.sub(replace, query)
 
 
-def nesting_depth(query: str) -> int:
-    """The deepest nesting of { } and ( ) outside strings, IRIs and comments."""
+class QueryShape(NamedTuple):
+    """What the runner's checks need to know about a query text, read in one tokenizing pass."""
+
+    nesting: int  # deepest nesting of { } and ( ) outside strings, IRIs and comments
+    form: str  # the first keyword that decides what the request is: SELECT, ASK, INSERT, LOAD…
+    service: bool  # whether a SERVICE keyword appears (outside strings, IRIs and comments)
+    graphs: tuple[str, ...]  # IRIs named by FROM and FROM NAMED (prefixed names expanded)
+
+
+@_memoized
+def query_shape(query: str) -> QueryShape:
+    """The nesting depth, form, SERVICE use and FROM graphs of QUERY, from one pass over its tokens.
+
+    QUERY must already have its codepoint escapes processed (unescape_codepoints), as the engine
+    will read it."""
     depth = deepest = 0
-    for kind, text, _ in _tokens(query):
+    form = ""
+    service = False
+    tokens = []  # (kind, text) without comments and whitespace, for the FROM look-ahead
+    for match in _TOKEN.finditer(query):
+        kind, text = match.lastgroup, match.group()
         if kind == "open" or text == "(":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
         elif kind == "close" or text == ")":
             depth -= 1
-    return deepest
+        elif kind == "word":
+            upper = text.upper()
+            if not form and _FORM.fullmatch(text):
+                form = upper
+            if upper == "SERVICE":
+                service = True
+        if kind != "comment" and not text.isspace():
+            tokens.append((kind, text))
+    return QueryShape(deepest, form, service, tuple(_from_graphs(tokens)))
 
 
-def where_keyword_start(query: str) -> int:
-    """Index of the top-level WHERE keyword (or of the first top-level '{' when WHERE is left out)."""
-    depth = 0
-    for kind, text, start in _tokens(query):
-        if kind == "word" and depth == 0 and text.upper() == "WHERE":
-            return start
-        if kind == "open":
-            if depth == 0:
-                return start
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-    raise QueryTextError("the query has no WHERE group { … }", "write the pattern inside WHERE { … }")
-
-
-def uses_service(query: str) -> bool:
-    """Whether the query holds a SERVICE clause (outside strings, IRIs and comments)."""
-    return any(kind == "word" and text.upper() == "SERVICE" for kind, text, _ in _tokens(query))
-
-
-def referenced_graphs(query: str) -> list[str]:
-    """IRIs named by FROM and FROM NAMED clauses (prefixed names expanded with the query's PREFIXes)."""
+def _from_graphs(tokens: list[tuple[str, str]]) -> list[str]:
     prefixes: dict[str, str] = {}
-    tokens = [(k, t) for k, t, _ in _tokens(query) if k not in ("comment",) and t.strip()]
     graphs = []
     for i, (kind, text) in enumerate(tokens):
         upper = text.upper() if kind == "word" else ""
@@ -188,9 +218,37 @@ def referenced_graphs(query: str) -> list[str]:
     return graphs
 
 
+def nesting_depth(query: str) -> int:
+    """The deepest nesting of { } and ( ) outside strings, IRIs and comments."""
+    return query_shape(query).nesting
+
+
+@_memoized
+def where_keyword_start(query: str) -> int:
+    """Index of the top-level WHERE keyword (or of the first top-level '{' when WHERE is left out)."""
+    depth = 0
+    for kind, text, start in _tokens(query):
+        if kind == "word" and depth == 0 and text.upper() == "WHERE":
+            return start
+        if kind == "open":
+            if depth == 0:
+                return start
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+    raise QueryTextError("the query has no WHERE group { … }", "write the pattern inside WHERE { … }")
+
+
+def uses_service(query: str) -> bool:
+    """Whether the query holds a SERVICE clause (outside strings, IRIs and comments)."""
+    return query_shape(query).service
+
+
+def referenced_graphs(query: str) -> list[str]:
+    """IRIs named by FROM and FROM NAMED clauses (prefixed names expanded with the query's PREFIXes)."""
+    return list(query_shape(query).graphs)
+
+
 def query_form(query: str) -> str:
     """The first keyword that decides what the request is: SELECT, ASK, INSERT, LOAD…"""
-    for kind, text, _ in _tokens(query):
-        if kind == "word" and _FORM.fullmatch(text):
-            return text.upper()
-    return ""
+    return query_shape(query).form

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
-from rdflib import BNode, Graph, Literal, URIRef
+from flask import Blueprint, Response, render_template, request, url_for
+from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
 from .. import named_queries
 from ..errors import KGError
-from ..namespaces import KG, SD, VOID, bind_prefixes, sparql_prologue
+from ..namespaces import KG, SD, VOID, sparql_prologue
 from ..results import compact, to_csv, to_json, to_rdf, to_xml
+from ..runner import ResultBody
 from ..sparql import bind_rows, is_safe_iri
 from ..store.base import QueryResult
+from ..statistics import statistics
 from . import get_runner
+from .cache import cached_page
+from .linked_data import serialize as write_triples
 
 bp = Blueprint("sparql", __name__)
 
@@ -79,7 +83,10 @@ def endpoint():
         choice = _negotiate(query)
         if choice == "html":
             return _query_page(query, default_graphs, named_graphs)
-        result = get_runner().run(query, default_graphs=default_graphs, named_graphs=named_graphs)
+        # A SELECT or ASK answer comes back from the query worker already written in the chosen
+        # format (kg.runner.ResultBody); CONSTRUCT and DESCRIBE as terms, written here.
+        serialize = choice if choice in TABLE_FORMATS else None
+        result = get_runner().run(query, default_graphs=default_graphs, named_graphs=named_graphs, serialize=serialize)
         return _result_response(result, choice)
     except KGError as error:
         return _error_response(error)
@@ -153,8 +160,10 @@ def _is_graph_query(query: str) -> bool:
     return query_form(unescape_codepoints(query)) in ("CONSTRUCT", "DESCRIBE")
 
 
-def _result_response(result: QueryResult, fmt: str) -> Response:
-    if result.kind == "graph":
+def _result_response(result: QueryResult | ResultBody, fmt: str) -> Response:
+    if isinstance(result, ResultBody):
+        body, media = result.body, TABLE_FORMATS[result.fmt][0]
+    elif result.kind == "graph":
         body, media = to_rdf(result, _RDFLIB[fmt]), GRAPH_FORMATS[fmt][0]
     else:
         writer = {"json": to_json, "xml": to_xml, "csv": to_csv, "tsv": lambda r: to_csv(r, "\t")}[fmt]
@@ -165,7 +174,7 @@ def _result_response(result: QueryResult, fmt: str) -> Response:
     return _annotate(response, result)
 
 
-def _annotate(response: Response, result: QueryResult) -> Response:
+def _annotate(response: Response, result: QueryResult | ResultBody) -> Response:
     response.headers["KG-Query-Seconds"] = f"{result.elapsed:.3f}"
     if result.truncated:
         cap = get_runner().limits.max_rows
@@ -186,12 +195,13 @@ def _error_response(error: KGError) -> Response:
 # -- service description ------------------------------------------------------------------------
 
 
+@cached_page  # kept until the store changes, per Accept and ?format= (kg.web.cache)
 def _service_description() -> Response:
     if request.accept_mimetypes.best_match(["text/turtle", "text/html"]) == "text/html" and (
         request.accept_mimetypes["text/html"] > request.accept_mimetypes["text/turtle"]
     ):
         return Response(render_template("sparql.html", **_page_context("")), mimetype="text/html")
-    graph = service_description(url_for("sparql.endpoint", _external=True))
+    triples = service_description(url_for("sparql.endpoint", _external=True))
     fmt = "turtle"
     wanted = request.args.get("format")
     if wanted in GRAPH_FORMATS:
@@ -201,53 +211,52 @@ def _service_description() -> Response:
         best = request.accept_mimetypes.best_match(list(offered))
         if best:
             fmt = offered[best]
-    return Response(graph.serialize(format=_RDFLIB[fmt], encoding="utf-8"), mimetype=GRAPH_FORMATS[fmt][0])
+    # Oxigraph writes it: one named graph per update makes 600,000 triples at 100k updates.
+    return Response(write_triples(triples, _RDFLIB[fmt]), mimetype=GRAPH_FORMATS[fmt][0])
 
 
-def service_description(endpoint_url: str) -> Graph:
-    """A SPARQL 1.1 Service Description generated from the store: graphs, formats, limits."""
+def service_description(endpoint_url: str) -> list[tuple]:
+    """A SPARQL 1.1 Service Description generated from the store: graphs, formats, limits (as triples)."""
     runner = get_runner()
-    graph = bind_prefixes(Graph())
+    graph = []
+    add = graph.append
     service = URIRef(endpoint_url)
-    graph.add((service, RDF.type, SD.Service))
-    graph.add((service, SD.endpoint, service))
-    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
-    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    add((service, RDF.type, SD.Service))
+    add((service, SD.endpoint, service))
+    add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    add((service, SD.feature, SD.UnionDefaultGraph))
     for _, (_, name) in {**TABLE_FORMATS, **GRAPH_FORMATS}.items():
-        graph.add((service, SD.resultFormat, URIRef(FORMATS_NS + name)))
-    graph.add((service, KG.queryTimeout, Literal(f"PT{runner.limits.timeout:g}S", datatype=XSD.duration)))
-    graph.add((service, KG.maxRows, Literal(runner.limits.max_rows)))
-    graph.add((service, RDFS.comment, Literal(
+        add((service, SD.resultFormat, URIRef(FORMATS_NS + name)))
+    add((service, KG.queryTimeout, Literal(f"PT{runner.limits.timeout:g}S", datatype=XSD.duration)))
+    add((service, KG.maxRows, Literal(runner.limits.max_rows)))
+    add((service, RDFS.comment, Literal(
         "Read-only. The default graph is the union of the named graphs. SERVICE, SPARQL Update and "
         f"FROM on graphs outside this store are refused; queries stop after {runner.limits.timeout:g} s "
         f"and return at most {runner.limits.max_rows} rows.", lang="en")))
     dataset = BNode()
-    graph.add((service, SD.defaultDataset, dataset))
-    graph.add((dataset, RDF.type, SD.Dataset))
+    add((service, SD.defaultDataset, dataset))
+    add((dataset, RDF.type, SD.Dataset))
     default = BNode()
-    graph.add((dataset, SD.defaultGraph, default))
-    graph.add((default, RDF.type, SD.Graph))
-    graph.add((default, RDFS.comment, Literal("The union of all named graphs.", lang="en")))
-    for iri, count in _graph_sizes(runner):
-        named = BNode()
-        description = BNode()
-        graph.add((dataset, SD.namedGraph, named))
-        graph.add((named, RDF.type, SD.NamedGraph))
-        graph.add((named, SD.name, URIRef(iri)))
-        graph.add((named, SD.graph, description))
-        graph.add((description, RDF.type, SD.Graph))
-        graph.add((description, VOID.triples, Literal(count)))
+    add((dataset, SD.defaultGraph, default))
+    add((default, RDF.type, SD.Graph))
+    add((default, RDFS.comment, Literal("The union of all named graphs.", lang="en")))
+    # Sizes as recorded by each load in the meta graph, once per store version (kg.statistics);
+    # written as Oxigraph terms, which write_triples() takes too (600,000 triples at 100k graphs).
+    import pyoxigraph as ox
+
+    o_named_graph, o_type, o_name, o_graph, o_graph_class, o_triples, o_integer, o_has = (
+        ox.NamedNode(t) for t in (SD.NamedGraph, RDF.type, SD.name, SD.graph, SD.Graph, VOID.triples,
+                                  XSD.integer, SD.namedGraph))
+    for iri, count in statistics(runner).graphs:
+        named = ox.BlankNode()
+        description = ox.BlankNode()
+        add((dataset, o_has, named))
+        add((named, o_type, o_named_graph))
+        add((named, o_name, ox.NamedNode(iri)))
+        add((named, o_graph, description))
+        add((description, o_type, o_graph_class))
+        add((description, o_triples, ox.Literal(str(count), datatype=o_integer)))
     return graph
-
-
-def _graph_sizes(runner) -> list[tuple[str, int]]:
-    cache = current_app.extensions.setdefault("kg_graph_sizes", {})
-    key = runner.version_key()
-    if key not in cache:
-        result = runner.run(named_queries.load("graph-sizes").sparql)
-        cache.clear()
-        cache[key] = [(str(r["g"]), int(r["n"])) for r in result.rows]
-    return cache[key]
 
 
 # -- the query page ---------------------------------------------------------------------------
