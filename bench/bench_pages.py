@@ -20,7 +20,14 @@ Three parts, all on STORE (the synthetic corpus, see bench/synthetic.py):
    results are dropped and the query workers reopen the store), then the page is requested
    once; --cold times per page. WARM: after one request fills the cache, --requests sequential
    requests of the page alternating with requests of its static twin, one new connection each
-   (urllib, same client for both); p50 and p90 of each.
+   (urllib, same client for both); p50 and p90 of each. With --extras, also /countries,
+   /.well-known/void and GET /sparql (the service description), cold and warm.
+
+The store must not be one you keep: the cold runs write its version marker. To benchmark on a
+copy of a store built with `oxigraph load` (no provenance), with the meta-graph records that
+`kg load` would have written (the VoID and the service description read graph sizes there):
+
+    .venv/bin/python bench/bench_pages.py prepare /tmp/bench-100k /tmp/pages-100k
 """
 
 from __future__ import annotations
@@ -67,6 +74,7 @@ def representative(country: str, update: str) -> dict[str, list[tuple[str, dict]
         "update-figures": [("", {"update": update})],
         "update-involved": [("", {"update": update})],
         "updates": [("", {}), ("country", {"country": country})],
+        "void-graph-count": [("meta", {"g": "<https://w3id.org/detention-kg/id/graph/meta>"})],
     }
 
 
@@ -176,9 +184,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def fetch(url: str, timeout: float = 120) -> tuple[float, bytes, int]:
+def fetch(url: str, timeout: float = 120, accept: str = "text/html") -> tuple[float, bytes, int]:
     started = time.perf_counter()
-    req = urllib.request.Request(url, headers={"Accept": "text/html", "Connection": "close"})
+    req = urllib.request.Request(url, headers={"Accept": accept, "Connection": "close"})
     with urllib.request.urlopen(req, timeout=timeout) as response:
         body = response.read()
         status = response.status
@@ -200,7 +208,35 @@ def pct(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def http_bench(store: str, pages: dict[str, str], n: int, cold_n: int, logdir: str) -> dict:
+#: Pages timed cold and warm without a static twin: the other pages whose queries scan every update.
+EXTRAS = {
+    "countries": ("/countries", "text/html"),
+    "void": ("/.well-known/void", "text/turtle"),
+    "service-description": ("/sparql", "text/turtle"),
+}
+
+
+def extras_bench(base: str, store: str, n: int, cold_n: int) -> dict:
+    """Cold (after a new version marker) and warm times of EXTRAS, each alone."""
+    out = {}
+    for label, (path, accept) in EXTRAS.items():
+        cold = []
+        for _ in range(cold_n):
+            renew_marker(store)
+            seconds, body, status = fetch(base + path, accept=accept)
+            if status != 200:
+                raise SystemExit(f"{path} answered {status}")
+            cold.append(seconds)
+        warm = [fetch(base + path, accept=accept)[0] for _ in range(n)]
+        out[label] = {"path": path, "bytes": len(body), "cold_ms": [round(1000 * c, 1) for c in cold],
+                      "warm_p50_ms": 1000 * pct(warm, 0.5), "warm_p90_ms": 1000 * pct(warm, 0.9)}
+        print(f"{label:20s} {len(body):10d} B  cold median {statistics.median(out[label]['cold_ms']):9.1f} ms "
+              f"(max {max(out[label]['cold_ms']):.1f})  warm p50 {out[label]['warm_p50_ms']:8.2f} "
+              f"p90 {out[label]['warm_p90_ms']:8.2f}", flush=True)
+    return out
+
+
+def http_bench(store: str, pages: dict[str, str], n: int, cold_n: int, logdir: str, extras: bool = False) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     Path(logdir).mkdir(parents=True, exist_ok=True)
@@ -251,6 +287,8 @@ def http_bench(store: str, pages: dict[str, str], n: int, cold_n: int, logdir: s
                   f"(max {max(entry['cold_ms']):.1f})  warm p50 {entry['page_p50_ms']:7.2f} p90 {entry['page_p90_ms']:7.2f}  "
                   f"static p50 {entry['static_p50_ms']:6.2f} p90 {entry['static_p90_ms']:6.2f}  "
                   f"ratio {entry['ratio_p50']:.2f}", flush=True)
+        if extras:
+            out["extras"] = extras_bench(base, store, max(1, n // 10), cold_n)
     finally:
         for path in written:
             path.unlink(missing_ok=True)
@@ -264,12 +302,57 @@ def http_bench(store: str, pages: dict[str, str], n: int, cold_n: int, logdir: s
     return out
 
 
+# -- a store with provenance ------------------------------------------------------------------------
+
+
+def prepare(source: str, target: str) -> None:
+    """Copy the store SOURCE (built with `oxigraph load`: no provenance, no version marker) to
+    TARGET and add what `kg load` would have written: a meta-graph record per graph (its triple
+    count, as counted now; file name and sha256 of the graph's own N-Quads, since the files are
+    not at hand), a store version and the kg-version marker."""
+    import hashlib
+    import shutil
+
+    import pyoxigraph as ox
+
+    from kg.bulk import _bump_version_by, _FileInfo, _provenance_nquads  # what the bulk loader writes
+    from kg.store.base import META_GRAPH
+
+    if Path(target).exists():
+        raise SystemExit(f"{target} exists; remove it first")
+    started = time.perf_counter()
+    shutil.copytree(source, target)
+    store = ox.Store(target)
+    counts = {r["g"].value: int(r["n"].value) for r in store.query(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    counts.pop(str(META_GRAPH), None)
+    quads = []
+    for graph, n in sorted(counts.items()):
+        label = f"{graph.rsplit('/graph/', 1)[-1]}.ttl"
+        info = _FileInfo.__new__(_FileInfo)
+        info.graph, info.label, info.triples = graph, label, n
+        info.sha256 = hashlib.sha256(graph.encode()).hexdigest()
+        quads.append(_provenance_nquads(info, added=n, removed=0)[1])
+    store.load("".join(quads).encode(), format=ox.RdfFormat.N_QUADS)
+    store.update(_bump_version_by(len(counts)))
+    store.flush()
+    store.optimize()
+    del store
+    renew_marker(target)
+    print(f"{target}: provenance of {len(counts)} graphs added in {time.perf_counter() - started:.0f} s")
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "time-query":
         time_query_child(sys.argv[2], sys.stdin.read(), int(sys.argv[3]))
+        return 0
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "prepare":
+        if len(sys.argv) != 4:
+            raise SystemExit("usage: bench_pages.py prepare SOURCE_STORE TARGET_STORE")
+        prepare(sys.argv[2], sys.argv[3])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", required=True)
@@ -282,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json")
     parser.add_argument("--skip-queries", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--extras", action="store_true", help="also time /countries, /.well-known/void and GET /sparql")
     parser.add_argument("--logdir", default="/tmp/bench-pages-logs")
     args = parser.parse_args(argv)
 
@@ -319,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_http:
         print(f"# HTTP: {args.requests} warm requests each, {args.cold} cold", flush=True)
         paths = {"home": "/", "country": "/" + country_iri[len(BASE):], "update": "/" + update_iri[len(BASE):]}
-        report["http"] = http_bench(args.store, paths, args.requests, args.cold, args.logdir)
+        report["http"] = http_bench(args.store, paths, args.requests, args.cold, args.logdir, args.extras)
 
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))

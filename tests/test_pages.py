@@ -157,3 +157,28 @@ def test_security_headers(client):
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "script-src" not in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_country_with_many_updates_is_paginated(client, monkeypatch):
+    from kg import views
+
+    whole = twin(client, "/id/country/PT.json")
+    assert [u["update"]["label"] for u in whole["sections"]["updates"]] == ["Fixtureland, 1 June 2020", "Fixtureland, 1 May 2020"]
+    assert whole["pagination"]["pages"] == 1
+    monkeypatch.setattr(views, "COUNTRY_PAGE_SIZE", 1)  # two updates, so two pages (a fresh app: nothing cached)
+    client.application.extensions.pop("kg_response_cache", None)
+    pages = [twin(client, "/id/country/PT.json"), twin(client, "/id/country/PT.json?page=2")]
+    assert [p["pagination"]["page"] for p in pages] == [1, 2] and pages[0]["pagination"]["older"] == 2
+    newest_first = [(u["update"]["label"], u["update"]["iri"]) for u in whole["sections"]["updates"]]
+    for data, (label, iri) in zip(pages, newest_first):
+        sections = data["sections"]
+        assert [u["update"]["label"] for u in sections["updates"]] == [label]
+        assert sections["timeline"] and {d["update"]["iri"] for d in sections["timeline"]} == {iri}
+        assert {f["update"]["iri"] for f in sections["figures"]} <= {iri}
+    timeline = [d["development"]["iri"] for p in pages for d in p["sections"]["timeline"]]
+    assert sorted(timeline) == sorted(d["development"]["iri"] for d in whole["sections"]["timeline"])
+    page = html(client, "/id/country/PT?page=2")
+    assert 'href="/id/country/PT" rel="prev"' in page and 'href="/id/country/PT.json?page=2"' in page
+    assert "Updates 2–2 of 2" in page
+    for bad in ("3", "0", "x"):
+        assert client.get(f"/id/country/PT?page={bad}", headers={"Accept": "text/html"}).status_code == 404

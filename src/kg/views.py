@@ -25,6 +25,15 @@ from .sparql import bind_rows, is_safe_iri
 #: Classes that have a page section of their own, by the view that handles them.
 SPECIAL = {KG.Country: "country", KG.Update: "update", KG.MeasureType: "measure_type"}
 INVOLVED = {KG.MigrantGroup, KG.Place, KG.Border, KG.Authority, KG.Organisation, KG.Region}
+#: Updates per page of a country (newest first); the page's timeline and figures are those of its
+#: updates. A country with hundreds of updates made one page of almost 1 MB.
+COUNTRY_PAGE_SIZE = 50
+
+
+class PageNotFound(KGError):
+    """A page number past the end of a paginated resource (HTTP 404)."""
+
+    status = 404
 
 
 def local_path(iri: str) -> str | None:
@@ -125,8 +134,14 @@ def home(runner: QueryRunner) -> dict:
 
 def countries(runner: QueryRunner, region: str | None = None) -> dict:
     labeller = Labeller(runner)
-    params = {"region": region} if region else {}
-    rows = run(runner, "countries", **params)
+    rows = run(runner, "countries")
+    if region:
+        # The rows of the countries in the region (as the query's region parameter selects them),
+        # taken from the whole list, which is cached: the query itself, bound to a region, costs
+        # as much as the whole list (4 s at 100k updates), for each region.
+        wanted = str(named_queries.parse_iri(region))
+        inside = {str(r["country"]) for r in rows if wanted in (str(r.get("unRegion")), str(r.get("unSubregion")))}
+        rows = [r for r in rows if str(r["country"]) in inside]
     return labeller.resolve({
         "title": "Countries",
         "region": labeller.ref(URIRef(named_queries.parse_iri(region))) if region else None,
@@ -162,8 +177,11 @@ def search(runner: QueryRunner, text: str) -> dict:
     return labeller.resolve({"title": f"Search: {text}" if text else "Search", "text": text, "results": results})
 
 
-def resource(runner: QueryRunner, iri: str) -> dict | None:
-    """The page of any resource: its statements, incoming links, and sections by type. None if unknown."""
+def resource(runner: QueryRunner, iri: str, page: int = 1) -> dict | None:
+    """The page of any resource: its statements, incoming links, and sections by type. None if unknown.
+
+    PAGE numbers the pages of a country's updates (COUNTRY_PAGE_SIZE each, newest first); other
+    resources have one page."""
     term = URIRef(iri)
     outgoing = run_terms(runner, "describe-out", resource=term)
     incoming = run_terms(runner, "describe-in", resource=term)
@@ -187,12 +205,13 @@ def resource(runner: QueryRunner, iri: str) -> dict | None:
         "same_as": [str(r["o"]) for r in outgoing if r["p"] == OWL.sameAs],
         "kind": "resource",
         "sections": {},
+        "pagination": None,
     }
     for cls in types:
         kind = SPECIAL.get(cls)
         if kind == "country":
             view["kind"] = "country"
-            view["sections"] = _country_sections(runner, labeller, term)
+            view["sections"], view["pagination"] = _country_sections(runner, labeller, term, page)
         elif kind == "update":
             view["kind"] = "update"
             view["sections"] = _update_sections(runner, labeller, term, outgoing)
@@ -288,21 +307,42 @@ def _figure_row(labeller: Labeller, r: dict) -> dict:
     }
 
 
-def _country_sections(runner, labeller, term) -> dict:
+def _country_sections(runner, labeller, term, page: int = 1) -> tuple[dict, dict]:
+    """A country's sections for one page of its updates, and where that page is among them."""
     related = defaultdict(list)
     for r in run_terms(runner, "country-related", country=term):
         related[str(r["kind"])].append(labeller.ref(r["resource"]))
-    return {
+    updates = run_terms(runner, "country-updates", country=term)
+    pages = max(1, -(-len(updates) // COUNTRY_PAGE_SIZE))
+    if not 1 <= page <= pages:
+        raise PageNotFound(f"this country's updates have {pages} page{'s' if pages != 1 else ''}, not {page}",
+                           "see page 1, which lists the newest")
+    shown = updates[(page - 1) * COUNTRY_PAGE_SIZE : page * COUNTRY_PAGE_SIZE]
+    on_page = {r["update"] for r in shown}
+    sections = {
         "updates": [
             {"update": labeller.ref(r["update"]), "date": value(r["date"]), "page": value(r.get("page"))}
-            for r in run_terms(runner, "country-updates", country=term)
+            for r in shown
         ],
-        "timeline": _developments(labeller, run_terms(runner, "country-developments", country=term)),
-        "figures": [_figure_row(labeller, r) for r in run_terms(runner, "country-figures", country=term)],
+        "timeline": _developments(labeller, (r for r in run_terms(runner, "country-developments", country=term)
+                                             if r.get("update") in on_page)),
+        "figures": [_figure_row(labeller, r) for r in run_terms(runner, "country-figures", country=term)
+                    if r.get("update") in on_page],
         "groups": related["group"],
         "places": related["place"],
         "borders": related["border"],
     }
+    pagination = {
+        "page": page,
+        "pages": pages,
+        "per_page": COUNTRY_PAGE_SIZE,
+        "total": len(updates),
+        "first": (page - 1) * COUNTRY_PAGE_SIZE + 1 if shown else 0,
+        "last": (page - 1) * COUNTRY_PAGE_SIZE + len(shown),
+        "newer": page - 1 if page > 1 else None,
+        "older": page + 1 if page < pages else None,
+    }
+    return sections, pagination
 
 
 def _update_sections(runner, labeller, term, outgoing) -> dict:

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, request
 
 from .. import views
 from . import get_runner
+from .cache import cached_page
 from .linked_data import page
 
 bp = Blueprint("browse", __name__)
@@ -16,6 +17,7 @@ def _with_twin(rule: str, twin_rule: str):
     keeps naming the HTML page)."""
 
     def register(view):
+        view = cached_page(view, negotiates=False)  # the path alone chooses the format
         bp.add_url_rule(rule, view.__name__, view, methods=["GET"])
         bp.add_url_rule(twin_rule, f"{view.__name__}_json", view, methods=["GET"])
         return view

@@ -15,6 +15,7 @@ from ..errors import KGError
 from ..results import to_csv
 from ..namespaces import MT
 from . import get_runner, pictures
+from .cache import cached_page
 from .linked_data import page
 
 bp = Blueprint("research", __name__)
@@ -22,6 +23,7 @@ bp = Blueprint("research", __name__)
 
 @bp.get("/queries")
 @bp.get("/queries.json", endpoint="index_json")
+@cached_page(negotiates=False)
 def index():
     """The list of research queries, each with the question it answers and its parameters."""
     return page("queries.html", views.research_index(), _chosen())
@@ -29,6 +31,7 @@ def index():
 
 @bp.get("/queries/<name>")
 @bp.get("/queries/<name>.<fmt>", endpoint="query_download")
+@cached_page(negotiates=False)
 def query(name: str, fmt: str = "html"):
     """One research query: a form, a results table, downloads (CSV, TSV, JSON) and a permalink."""
     if name not in named_queries.names("research") or fmt not in ("html", "json", "csv", "tsv"):
@@ -43,6 +46,7 @@ def query(name: str, fmt: str = "html"):
 
 @bp.get("/matrix")
 @bp.get("/matrix.<fmt>", endpoint="matrix_download")
+@cached_page(negotiates=False)
 def matrix(fmt: str = "html"):
     """Countries × measure types, filtered by region, a day, measure types; sortable."""
     if fmt not in ("html", "json", "csv"):
@@ -64,6 +68,7 @@ def matrix(fmt: str = "html"):
 
 @bp.get("/map")
 @bp.get("/map.svg", endpoint="map_svg")
+@cached_page(negotiates=False)
 def world_map():
     """A world map coloured by each country's status for one measure type (?type=mt:…)."""
     runner = get_runner()
