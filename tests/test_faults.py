@@ -15,9 +15,7 @@
   answer): `kg load` says the write may or may not have been applied (it was), not "nothing was
   changed", and loading again settles it.
 
-Where /sparql answers 400 instead of 503 for a store failure (a known bug in
-src/kg/web/sparql.py, see sparql_status_is_503), the tests concerned end as xfail after every
-other check has passed.
+/sparql, like every page, answers 503 when the store fails (StoreError.status).
 
 The loader killed during a load of the embedded store is tests/test_crash.py (21 trials).
 """
@@ -166,15 +164,7 @@ def assert_plain(body: str, *words: str) -> None:
 
 
 def sparql_status_is_503(status: int, body: str) -> None:
-    """/sparql must answer 503 when the store fails (the service's fault, not the client's).
-
-    Known bug, left to the owner of src/kg/web/sparql.py: its _error_response answers a StoreError
-    (which has no `status`) with 400, where the app's own handler (kg.web.kg_error) gives 503. Until
-    that is fixed this marks the test xfail (after every other check has passed); any other status
-    fails it.
-    """
-    if status == 400:
-        pytest.xfail("/sparql answers 400 for a StoreError (src/kg/web/sparql.py _error_response); should be 503")
+    """/sparql must answer 503 when the store fails (the service's fault, not the client's)."""
     assert status == 503, f"/sparql: the store failing is not the client's fault: {status} {body[:300]}"
 
 

@@ -280,3 +280,48 @@ def test_a_bad_binding_is_refused_every_time_not_cached(runner):
     for _ in range(2):
         with pytest.raises(sparql.QueryTextError):
             runner.run(query, {"c": URIRef("http://x/> } SERVICE <http://127.0.0.1:9/> { ?s ?p ?o")}, cached=True)
+
+
+def test_from_may_name_any_graph_of_the_store_even_past_the_row_cap(runner, small_cap):
+    """A store holds a graph per update, more than the row cap lets a listing return: FROM is
+    checked by asking about the graphs it names, not by listing them all."""
+    graphs = sorted(str(r["g"]) for r in runner.run("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }").rows)
+    assert len(graphs) > 3, "the fixture should hold more graphs than small_cap's row cap"
+    for graph in (graphs[0], graphs[-1]):
+        result = small_cap.run(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}")
+        assert int(result.rows[0]["n"]) > 0
+    with pytest.raises(QueryRefused, match="may only name graphs of this store"):
+        small_cap.run(f"SELECT * FROM <{graphs[-1]}-not-there> WHERE {{ ?s ?p ?o }}")
+    with pytest.raises(QueryRefused, match="may only name graphs of this store"):
+        small_cap.run("SELECT * WHERE { ?s ?p ?o }", default_graphs=["http://127.0.0.1:9/x y"])
+
+
+def test_concurrent_requests_for_one_uncached_page_query_run_it_once(web_store):
+    """Visitors asking at once for the same page query wait for one run instead of each running it."""
+    import threading
+
+    runner = QueryRunner(None, Limits(timeout=30, max_rows=1000, workers=2), store_path=web_store)
+    runs, real_run = [], runner._checked_run
+
+    def counted(*args):
+        runs.append(args[0])
+        return real_run(*args)
+
+    runner._checked_run = counted  # the real method, counted
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . FILTER(?p = ?q) }"  # a second or so
+    start, answers = threading.Barrier(6), []
+
+    def visit():
+        start.wait()
+        answers.append(int(runner.run(query, cached=True).rows[0]["n"]))
+
+    try:
+        threads = [threading.Thread(target=visit) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        runner.close()
+    assert len(answers) == 6 and len(set(answers)) == 1 and answers[0] > 0
+    assert len(runs) == 1, f"the query ran {len(runs)} times for 6 concurrent requests"

@@ -26,7 +26,7 @@ from rdflib import BNode, Literal, URIRef
 
 from .errors import KGError
 from .query_worker import marker_state
-from .sparql import MAX_NESTING, QueryTextError, bind, query_shape, unescape_codepoints
+from .sparql import MAX_NESTING, QueryTextError, bind, bind_rows, query_shape, term_to_sparql, unescape_codepoints
 from .store.base import META_GRAPH, QueryResult, Store, StoreError
 from .store.remote import RemoteStore
 
@@ -190,9 +190,10 @@ class QueryRunner:
         self.store_path = Path(store_path) if store_path is not None else None
         self.limits = limits
         self.pool = WorkerPool(store_path, limits.workers) if store is None else None
-        self._graphs: tuple[tuple, set[str]] | None = None
+        self._graphs: tuple[tuple, dict[str, bool]] | None = None  # (version, graph IRI -> held)
         self._cache: OrderedDict[tuple, QueryResult] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}  # cache keys being computed now
 
     # -- what the store holds ----------------------------------------------------------------
 
@@ -202,13 +203,33 @@ class QueryRunner:
             return marker_state(str(self.store_path))
         return (self.store.version(),)
 
-    def store_graphs(self) -> set[str]:
-        """The named graphs of the store (cached until the store changes)."""
+    def unknown_graphs(self, iris: set[str]) -> list[str]:
+        """Which of IRIS are not named graphs of the store.
+
+        The store is asked about those IRIs alone: it may hold more graphs (one per update) than
+        the row cap lets a listing return. Answers are kept until the store changes."""
         key = self.version_key()
-        if self._graphs is None or self._graphs[0] != key:
-            result = self._execute("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", None, None, checked=True)
-            self._graphs = (key, {str(r["g"]) for r in result.rows})
-        return self._graphs[1]
+        if self._graphs is None or self._graphs[0] != key or len(self._graphs[1]) > 10_000:
+            self._graphs = (key, {})  # bounded: the IRIs asked about come from the public
+        known = self._graphs[1]
+        ask = sorted(iri for iri in iris if iri not in known)
+        for start in range(0, len(ask), 200):
+            chunk = ask[start : start + 200]
+            found: set[str] = set()
+            terms = []
+            for iri in chunk:
+                try:
+                    term_to_sparql(URIRef(iri))
+                except QueryTextError:  # not an IRI the engine could hold: not a graph of the store
+                    known[iri] = False
+                    continue
+                terms.append([URIRef(iri)])
+            if terms:
+                text = bind_rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", ["g"], terms)
+                found = {str(r["g"]) for r in self._execute(text, None, None, checked=True).rows}
+            for iri in chunk:
+                known.setdefault(iri, iri in found)
+        return sorted(iri for iri in iris if not known[iri])
 
     # -- running -----------------------------------------------------------------------------
 
@@ -238,7 +259,7 @@ class QueryRunner:
             )
         wanted = set(shape.graphs) | set(default_graphs) | set(named_graphs)
         if wanted:
-            unknown = sorted(wanted - self.store_graphs())
+            unknown = self.unknown_graphs(wanted)
             if unknown:
                 raise QueryRefused(
                     f"FROM, FROM NAMED and graph parameters may only name graphs of this store; not {', '.join(unknown)}",
@@ -272,18 +293,35 @@ class QueryRunner:
         # stored. So a hit is an answer the checks already allowed, and the tokenizing, checking
         # and binding (a few ms per page query) are skipped.
         key = _cache_key((self.version_key(), self.limits.max_rows), query, bindings, default_graphs, named_graphs)
-        if key is not None:
+        if key is None:
+            return self._checked_run(query, bindings, default_graphs, named_graphs, None)
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            computing = self._computing.setdefault(key, threading.Lock())
+        # One caller per key runs the query; concurrent callers wait for its answer instead of
+        # running the same query beside it. Without this, a slow page queried by many visitors
+        # at once ran once per visitor, every copy hit the time limit under the load it made
+        # itself, and the answer was never cached (bench/load_test.py, 10k updates, 20 users).
+        got = computing.acquire(timeout=self.limits.timeout)
+        try:
             with self._cache_lock:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return self._cache[key]
-        result = self._checked_run(query, bindings, default_graphs, named_graphs, None)
-        if key is not None:
+            result = self._checked_run(query, bindings, default_graphs, named_graphs, None)
             with self._cache_lock:
                 self._cache[key] = result
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
-        return result
+            return result
+        finally:
+            if got:
+                computing.release()
+            with self._cache_lock:
+                if self._computing.get(key) is computing and not computing.locked():
+                    del self._computing[key]
 
     def _checked_run(self, query, bindings, default_graphs, named_graphs, serialize):
         query = unescape_codepoints(query)

@@ -30,6 +30,8 @@ Triple = tuple  # (subject, predicate, object) of rdflib terms
 class StoreError(KGError):
     """A store could not be read or written; the message says why and what to do."""
 
+    status = 503  # over HTTP: the service failed, not the client's request
+
 
 @dataclass
 class QueryResult:

@@ -11,7 +11,7 @@ from flask import Flask, current_app, render_template, request
 from .. import settings
 from ..errors import KGError
 from ..runner import Limits, QueryRunner
-from ..store import RemoteStore, StoreError, open_store
+from ..store import RemoteStore, open_store
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -56,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.errorhandler(KGError)
     def kg_error(error: KGError):
-        status = getattr(error, "status", 503 if isinstance(error, StoreError) else 400)
+        status = getattr(error, "status", 400)
         return render_template("error.html", title="Something went wrong", error=error), status
 
     @app.errorhandler(413)
