@@ -382,3 +382,20 @@ def test_sigkill_during_a_bulk_load_never_leaves_half_a_graph(tmp_path):
         shutil.rmtree(store_dir)
     assert len({(c["new"], c["B"]) for c in seen}) >= 2, f"the kills all landed at one point: {seen}"
     print("outcomes of the kills (new graphs written, edited graphs at A and at B):", seen)
+
+
+def test_what_the_staging_parser_accepts_but_the_validator_refuses_is_refused(tmp_path):
+    """Empty files, bytes that are not UTF-8 and brackets nested too deep parse in pyoxigraph but
+    fail `kg validate`: the bulk path refuses them with the validator's own messages."""
+    empty = tmp_path / "empty.ttl"
+    empty.write_text("# nothing here yet\n")
+    latin = tmp_path / "latin.ttl"
+    latin.write_bytes(GOOD[0].read_bytes() + b"\n# caf\xe9\n")
+    deep = tmp_path / "deep.ttl"
+    deep.write_text("@prefix ex: <http://example.org/> .\nex:a ex:p " + "[ ex:p " * 150 + "ex:b" + " ]" * 150 + " .\n")
+    store = embedded(tmp_path / "store")
+    with pytest.raises(LoadRefused) as refused:
+        BulkLoader(store, validator()).load([GOOD[1], empty, latin, deep])
+    text = refused.value.message
+    assert "holds no statements" in text and "not UTF-8" in text and "nest more than" in text
+    assert store.graphs() == []

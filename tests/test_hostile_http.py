@@ -490,7 +490,10 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(web_store
 
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "schemathesis_run.py"), "--store", str(web_store),
-         "--max-examples", "6", "--checks", CONFORMANCE, "--quiet"],
+         # one schemathesis worker: with two, hypothesis's lambda-description cache races between
+         # its threads now and then ("AST constructor recursion depth mismatch"), a runtime error
+         # of the tool, not a finding about the app
+         "--max-examples", "6", "--checks", CONFORMANCE, "--workers", "1", "--quiet"],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]

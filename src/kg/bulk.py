@@ -80,7 +80,10 @@ from .store.base import (
     _triples_text,
 )
 from .store.embedded import EmbeddedStore, to_rdflib
-from .validate import _LABEL_PROPERTIES, FileReport, Problem, Validator, format_human, turtle_files
+from .validate import (
+    _LABEL_PROPERTIES, MAX_FILE_BYTES, MAX_NESTING, FileReport, Problem, Validator, format_human,
+    quiet_rdflib_terms, turtle_files,
+)
 
 _FILE_GRAPH = "urn:kg:staging:file:"
 _RDF_TYPE = pyoxigraph.NamedNode(str(RDF.type))
@@ -153,6 +156,11 @@ class _Partition:
             except OSError:
                 self.files[index] = _FileInfo(index, path, v.validate_file(path))  # "cannot read the file"
                 continue
+            if _validator_decides(text):  # what the staging parser accepts but `kg validate` refuses
+                report = v.validate_file(path, text)
+                if not report.conforms:
+                    self.files[index] = _FileInfo(index, path, report)
+                    continue
             try:
                 self.staging.load(input=text, format=pyoxigraph.RdfFormat.TURTLE, to_graph=self.graph(index))
             except (SyntaxError, ValueError, UnicodeDecodeError):
@@ -187,6 +195,9 @@ class _Partition:
                 f.triples = int(row["n"].value)
                 if int(row["b"].value):
                     blank.add(f.index)
+        for f in self.files.values():
+            if f.staged and not f.triples:  # an empty file: the validator says so, in its words
+                f.report, f.staged = self.validator.validate_file(f.path, self.texts.pop(f.index)), False
         for f in self.files.values():
             if not f.staged:
                 continue
@@ -427,6 +438,10 @@ class BulkLoader:
             self.timings[name] = self.timings.get(name, 0.0) + now - clock
             clock = now
 
+        with quiet_rdflib_terms():
+            return self._load(paths, keep_going, progress, labels, lap)
+
+    def _load(self, paths, keep_going, progress, labels, lap) -> LoadSummary:
         paths = turtle_files(paths)
         if not paths:
             raise KGError("no Turtle files to load", "name .ttl files or folders that hold them")
@@ -495,6 +510,19 @@ class BulkLoader:
             mentioned |= found
         known = (set(v.known_updates) & mentioned) | declared
         return known | store_updates(self.store, mentioned - known)
+
+
+def _validator_decides(text: bytes) -> bool:
+    """Whether a file may hold what kg.validate.Validator refuses before SHACL and the staging
+    parser lets through: too big, not UTF-8, or brackets that may nest deeper than MAX_NESTING.
+    Cheap tests, so only such rare files pay for the validator's own checks."""
+    if len(text) > MAX_FILE_BYTES or text.count(b"[") + text.count(b"(") > MAX_NESTING:
+        return True
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 _COMPILED: dict[tuple, tuple] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -224,13 +225,9 @@ class Validator:
             )
             return None
         graph = Graph()
-        rdflib_term_log = logging.getLogger("rdflib.term")
-        level = rdflib_term_log.level
-        # rdflib logs ill-typed literals ("2020-04-31"^^xsd:date) with a traceback; the shapes
-        # report them with file and line, so its log is silenced while parsing.
-        rdflib_term_log.setLevel(logging.CRITICAL)
         try:
-            graph.parse(data=text, format="turtle")
+            with quiet_rdflib_terms():
+                graph.parse(data=text, format="turtle")
         except RecursionError:
             line, column = _too_deep(text.decode("utf-8"))
             report.problems.append(Problem(
@@ -240,8 +237,6 @@ class Validator:
         except Exception as error:  # rdflib's parsers raise many types; pyoxigraph accepted the text
             report.problems.append(Problem(name, None, f"syntax error: {error}", kind="syntax"))
             return None
-        finally:
-            rdflib_term_log.setLevel(level)
         if not len(graph):
             report.problems.append(Problem(
                 name, 1, "the file holds no statements: write the update's triples, or leave the file out",
@@ -362,6 +357,19 @@ def _locate(data: Graph, index: PositionIndex, focus, path, value) -> tuple[str 
         else:
             break
     return None, None
+
+
+@contextmanager
+def quiet_rdflib_terms():
+    """rdflib logs ill-typed literals ("2020-04-31"^^xsd:date) with a traceback; the shapes
+    report them with file and line, so its log is silenced while terms are made."""
+    log = logging.getLogger("rdflib.term")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _too_deep(text: str) -> tuple[int | None, int | None]:
