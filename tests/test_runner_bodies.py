@@ -290,6 +290,8 @@ def test_from_may_name_any_graph_of_the_store_even_past_the_row_cap(runner, smal
     for graph in (graphs[0], graphs[-1]):
         result = small_cap.run(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}")
         assert int(result.rows[0]["n"]) > 0
+    froms = "".join(f"FROM <{g}>\n" for g in graphs[:5])  # more graphs than the row cap, in one query
+    assert int(small_cap.run(f"SELECT (COUNT(*) AS ?n) {froms}WHERE {{ ?s ?p ?o }}").rows[0]["n"]) > 0
     with pytest.raises(QueryRefused, match="may only name graphs of this store"):
         small_cap.run(f"SELECT * FROM <{graphs[-1]}-not-there> WHERE {{ ?s ?p ?o }}")
     with pytest.raises(QueryRefused, match="may only name graphs of this store"):

@@ -213,8 +213,9 @@ class QueryRunner:
             self._graphs = (key, {})  # bounded: the IRIs asked about come from the public
         known = self._graphs[1]
         ask = sorted(iri for iri in iris if iri not in known)
-        for start in range(0, len(ask), 200):
-            chunk = ask[start : start + 200]
+        step = max(1, min(200, self.limits.max_rows))  # every graph of a chunk fits in one answer
+        for start in range(0, len(ask), step):
+            chunk = ask[start : start + step]
             found: set[str] = set()
             terms = []
             for iri in chunk:
