@@ -500,16 +500,7 @@ def virtuoso_update_text(text: str) -> str:
     0.3 s. Small requests go without it, because with it Virtuoso's error report cannot show why a
     failed update failed (it answers 400 "…not translated to an accurate SQL text…" instead).
     """
-    text = text.replace(_bump_version(), _virtuoso_bump_version())
-    prefixes = {m.group(1): m.group(2) for m in re.finditer(r"(?i)PREFIX\s+([\w.-]*):\s*<([^>]*)>", text)}
-    out, last = [], 0
-    for kind, _, start in _tokens(text):
-        if kind != "string" or start < last:
-            continue
-        match = _LITERAL.match(text, start)
-        out += [text[last:start], _virtuoso_literal(match, prefixes)]
-        last = match.end()
-    text = "".join(out) + text[last:]
+    text = _rewrite_literals(text.replace(_bump_version(), _virtuoso_bump_version()), _virtuoso_literal)
     text, triples = _virtuoso_insert_data(text)
     return ("DEFINE sql:big-data-const 1\n" + text) if triples > VIRTUOSO_BIG_DATA else text
 
@@ -713,26 +704,35 @@ def virtuoso_query_text(text: str) -> str:
     """Query TEXT with its xsd:duration literals in the form Virtuoso stores them (so they match)."""
     if "duration" not in text:
         return text
+    return _rewrite_literals(text, _duration_as_stored)
+
+
+def _duration_as_stored(match: re.Match, prefixes: dict[str, str]) -> str:
+    datatype = match.group("datatype")
+    if datatype and datatype.startswith("<"):
+        datatype = datatype[1:-1]
+    elif match.group("local") is not None:
+        datatype = (prefixes.get(match.group("pname") or "") or "\0") + match.group("local")
+    if datatype != _XSD_DURATION:
+        return match.group(0)
+    string = match.group("string")
+    quote = 3 if string[:3] in ('"""', "'''") else 1
+    try:
+        stored = virtuoso_duration(string[quote:-quote], match.group(0))
+    except StoreError:
+        return match.group(0)  # a duration no store of Virtuoso holds: it matches nothing either way
+    return f'"{stored}"^^<{_XSD_DURATION}>'
+
+
+def _rewrite_literals(text: str, rewrite) -> str:
+    """TEXT with every literal replaced by REWRITE(match of _LITERAL, the text's prefixes)."""
     prefixes = {m.group(1): m.group(2) for m in re.finditer(r"(?i)PREFIX\s+([\w.-]*):\s*<([^>]*)>", text)}
     out, last = [], 0
     for kind, _, start in _tokens(text):
         if kind != "string" or start < last:
             continue
         match = _LITERAL.match(text, start)
-        datatype = match.group("datatype")
-        if datatype and datatype.startswith("<"):
-            datatype = datatype[1:-1]
-        elif match.group("local") is not None:
-            datatype = (prefixes.get(match.group("pname") or "") or "\0") + match.group("local")
-        if datatype != _XSD_DURATION:
-            continue
-        string = match.group("string")
-        quote = 3 if string[:3] in ('"""', "'''") else 1
-        try:
-            stored = virtuoso_duration(string[quote:-quote], match.group(0))
-        except StoreError:
-            continue  # a duration no store of Virtuoso holds: it matches nothing either way
-        out += [text[last:start], f'"{stored}"^^<{_XSD_DURATION}>']
+        out += [text[last:start], rewrite(match, prefixes)]
         last = match.end()
     return "".join(out) + text[last:]
 
