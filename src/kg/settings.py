@@ -40,6 +40,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUERY_TIMEOUT", "10", "Seconds a query may run before it is stopped (HTTP 503)."),
     Setting("MAX_ROWS", "10000", "Rows (or triples) a query returns at most; responses say when the cap was hit."),
     Setting("QUERY_WORKERS", "2", "Worker processes that run queries on the embedded store."),
+    Setting("QUERY_RECYCLE", "0.2", "Seconds: a query worker that ran a query this long is replaced by a fresh one "
+            "(later queries in a worn worker run slower); 0 never replaces."),
     Setting("EDITOR_TOKEN", "", "Token that opens the editor area /editor; with none set the area is off."),
     Setting("UPLOAD_LIMIT", "5000000", "Largest editor upload accepted, in bytes (HTTP 413 beyond)."),
     Setting("SECRET_KEY", "", "Key that signs editor sessions; default: derived from KG_EDITOR_TOKEN."),

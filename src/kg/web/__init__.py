@@ -82,6 +82,7 @@ def get_runner() -> QueryRunner:
             timeout=float(config["QUERY_TIMEOUT"]),
             max_rows=int(config["MAX_ROWS"]),
             workers=int(config["QUERY_WORKERS"]),
+            recycle_after=float(config["QUERY_RECYCLE"]),
         )
         if config.get("SPARQL_QUERY"):
             store = open_store(config)
