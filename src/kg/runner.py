@@ -206,12 +206,13 @@ class WorkerPool:
         return spare if spare is not None else worker
 
     def _prepare_spare(self) -> None:
-        spare = _Worker(self.store_path)
+        spare = None
         try:
+            spare = _Worker(self.store_path)
             # The first query opens the store: done here, off every request's path.
             spare.requests.send({"query": "ASK {}", "default_graphs": [], "named_graphs": [], "max_rows": 1})
             ready = spare.replies.poll(30) and spare.replies.recv()[0] == "ok"
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # no spare this time (a worker that cannot start): the worn one serves on
             ready = False
         with self._lock:
             self._preparing = None
